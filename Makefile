@@ -1,0 +1,50 @@
+# Two commands a new user needs: `make demo` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+RUN := $(CURDIR)/.run
+
+# Keep napari's settings and caches inside this checkout: napari persists them
+# per environment and they would leak from one run into the next.
+export NAPARI_CONFIG := $(RUN)/napari/settings.yaml
+export XDG_CONFIG_HOME := $(RUN)/config
+export XDG_CACHE_HOME := $(RUN)/cache
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+XVFB := xvfb-run -a -s "-screen 0 1920x1080x24"
+
+.PHONY: setup demo test lint clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@bash scripts/system-deps.sh
+	@test -x $(PY) || $$(bash scripts/find-python.sh) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+# Opens napari on the 18-level Mandelbrot. Without a display it renders on a
+# virtual one, saves a screenshot and exits.
+demo: setup
+	@mkdir -p $(RUN)
+	@if [ -n "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ]; then \
+		$(VENV)/bin/napari-progressive demo mandelbrot $(DEMO_ARGS); \
+	else \
+		echo "No display found: rendering the demo on a virtual display to $(RUN)/demo.png"; \
+		$(XVFB) $(VENV)/bin/napari-progressive demo mandelbrot --screenshot $(RUN)/demo.png $(DEMO_ARGS); \
+	fi
+
+lint: setup
+	$(PY) -m ruff check src tests examples
+	$(PY) -m ruff format --check src tests examples
+	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/npe2 validate napari-progressive
+
+test: lint
+	@mkdir -p $(RUN)
+	$(XVFB) $(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(RUN) .pytest_cache .mypy_cache .ruff_cache

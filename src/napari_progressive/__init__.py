@@ -1,0 +1,48 @@
+"""Progressive, camera-driven loading of huge multiscale images in napari."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MultiscaleSource",
+    "ProgressiveImage",
+    "add_progressive_image",
+    "datasets",
+    "set_debug_overlay",
+    "stats",
+    "wait_until_idle",
+]
+
+if TYPE_CHECKING:
+    from napari_progressive import datasets
+    from napari_progressive.integration.api import (
+        add_progressive_image,
+        set_debug_overlay,
+        stats,
+        wait_until_idle,
+    )
+    from napari_progressive.integration.layer import ProgressiveImage
+    from napari_progressive.sources.protocol import MultiscaleSource
+
+_LAZY = {
+    "add_progressive_image": "napari_progressive.integration.api",
+    "wait_until_idle": "napari_progressive.integration.api",
+    "stats": "napari_progressive.integration.api",
+    "set_debug_overlay": "napari_progressive.integration.api",
+    "ProgressiveImage": "napari_progressive.integration.layer",
+    "MultiscaleSource": "napari_progressive.sources.protocol",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the napari-facing API on first use, so the core stays light."""
+    import importlib
+
+    if name == "datasets":
+        return importlib.import_module("napari_progressive.datasets")
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'napari_progressive' has no attribute {name!r}")

@@ -1,0 +1,122 @@
+"""Command line: ``napari-progressive demo mandelbrot [--screenshot FILE ...]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``napari-progressive`` command."""
+    parser = argparse.ArgumentParser(
+        prog="napari-progressive",
+        description="Browse images far larger than memory in napari.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="open a synthetic dataset that needs no files")
+    demo.add_argument("dataset", choices=["mandelbrot"])
+    demo.add_argument("--levels", type=int, default=18, help="pyramid levels (default 18)")
+    demo.add_argument("--tile", type=int, default=512, help="tile size in px (default 512)")
+    demo.add_argument(
+        "--screenshot", metavar="FILE", help="render, wait until idle, save the canvas, exit"
+    )
+    demo.add_argument(
+        "--center",
+        type=float,
+        nargs=2,
+        metavar=("ROW", "COL"),
+        help="camera centre in level-0 pixels",
+    )
+    demo.add_argument(
+        "--center-complex",
+        type=float,
+        nargs=2,
+        metavar=("RE", "IM"),
+        help="camera centre as a point of the complex plane",
+    )
+    demo.add_argument("--zoom", type=float, help="screen pixels per level-0 pixel")
+    demo.add_argument("--overlay", action="store_true", help="show the scale-debug overlay")
+    demo.add_argument(
+        "--size",
+        type=int,
+        nargs=2,
+        default=(1024, 768),
+        metavar=("W", "H"),
+        help="canvas size for screenshots (default 1024 768)",
+    )
+    demo.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="seconds to wait for full resolution before a screenshot",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``napari-progressive`` console script."""
+    args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        return _demo(args)
+    return 2  # pragma: no cover - argparse rejects other commands
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import napari
+
+    from napari_progressive import add_progressive_image, set_debug_overlay, wait_until_idle
+    from napari_progressive.datasets import mandelbrot
+    from napari_progressive.integration.plugin import mandelbrot_display
+
+    viewer = napari.Viewer(title="napari-progressive: Mandelbrot", show=True)
+    _dock_widget(viewer)
+    if args.screenshot is not None:
+        _resize_canvas(viewer, *args.size)
+    source = mandelbrot(levels=args.levels, tile=args.tile)
+    layer = add_progressive_image(viewer, source, **mandelbrot_display(args.levels))
+    if args.center_complex is not None:
+        row, col = source.data_coord_of(complex(*args.center_complex))
+        viewer.scene.camera.center = (row, col)
+    elif args.center is not None:
+        viewer.scene.camera.center = tuple(args.center)
+    if args.zoom is not None:
+        viewer.scene.camera.zoom = args.zoom
+    set_debug_overlay(layer, args.overlay)
+    if args.screenshot is None:
+        napari.run()
+        return 0
+    idle = wait_until_idle(viewer, timeout=args.timeout)
+    viewer.screenshot(args.screenshot, canvas_only=True, flash=False)
+    print(f"saved {args.screenshot} ({'complete' if idle else 'timed out, partial'})")
+    viewer.close()
+    return 0 if idle else 1
+
+
+def _dock_widget(viewer: object) -> None:
+    from napari_progressive.integration.widget import ProgressiveWidget
+
+    viewer.window.add_dock_widget(  # type: ignore[attr-defined]
+        ProgressiveWidget(viewer),
+        name="Progressive loading",
+        area="right",
+    )
+
+
+def _resize_canvas(viewer: object, width: int, height: int) -> None:
+    from qtpy.QtWidgets import QApplication
+
+    window = viewer.window  # type: ignore[attr-defined]
+    canvas = window._qt_viewer.canvas
+    for _ in range(3):  # grow the window until the canvas has the asked size
+        h, w = canvas.size
+        qt_window = window._qt_window
+        qt_window.resize(qt_window.width() + width - w, qt_window.height() + height - h)
+        QApplication.processEvents()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

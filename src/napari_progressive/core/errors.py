@@ -1,0 +1,21 @@
+"""Project exceptions; each subclasses the matching built-in."""
+
+from __future__ import annotations
+
+
+class ProgressiveError(Exception):
+    """Base class of napari-progressive errors."""
+
+
+class ChunkReadError(ProgressiveError, OSError):
+    """A chunk could not be read or decoded; its tile is marked failed."""
+
+    def __init__(self, source: str, level: int, index: tuple[int, ...], reason: str) -> None:
+        super().__init__(f"{source}: level {level} chunk {index}: {reason}")
+        self.source = source
+        self.level = level
+        self.index = index
+
+
+class SourceError(ProgressiveError, ValueError):
+    """Input that cannot be opened as a multiscale source."""

@@ -1,0 +1,80 @@
+"""The public Python API (re-exported by ``napari_progressive``)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from napari_progressive.integration.layer import ProgressiveImage
+from napari_progressive.integration.registration import register_vispy_layers
+
+if TYPE_CHECKING:
+    import napari
+
+
+def add_progressive_image(
+    viewer: napari.Viewer, data: Any, **layer_kwargs: Any
+) -> ProgressiveImage:
+    """Add ``data`` (a ``MultiscaleSource`` or arrays, finest first) as a progressive layer.
+
+    ``layer_kwargs`` are ``ProgressiveImage`` / ``napari.layers.Image`` keywords.
+    """
+    register_vispy_layers()
+    layer = ProgressiveImage(data, **layer_kwargs)
+    viewer.add_layer(layer)
+    return layer
+
+
+def progressive_layers(viewer: napari.Viewer) -> list[ProgressiveImage]:
+    """The viewer's progressive layers."""
+    return [lyr for lyr in viewer.layers if isinstance(lyr, ProgressiveImage)]
+
+
+def wait_until_idle(viewer: napari.Viewer, timeout: float = 30.0) -> bool:
+    """Process Qt events until every progressive layer shows all it needs.
+
+    Returns True when nothing is queued, in flight or waiting for upload for
+    the current camera, False if ``timeout`` seconds pass first.
+    """
+    from qtpy.QtWidgets import QApplication
+
+    deadline = time.monotonic() + timeout
+    canvas = _vispy_canvas(viewer)
+    while True:
+        if canvas is not None:
+            canvas.on_draw(None)  # hand every layer the current view
+        for layer in progressive_layers(viewer):
+            layer.flush_view()
+        QApplication.processEvents()
+        layers = progressive_layers(viewer)
+        uploads = any(
+            lyr.engine.visual is not None and lyr.engine.visual.needs_redraw for lyr in layers
+        )
+        if uploads and canvas is not None:
+            canvas._scene_canvas.render()  # draw even when the window is hidden
+        if all(lyr.is_idle() for lyr in layers):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+
+
+def stats(layer: ProgressiveImage) -> dict[str, Any]:
+    """Loading counters of ``layer``.
+
+    Keys include ``needed`` (tiles the view needs), ``available`` (of those,
+    on the GPU), ``queued``, ``in_flight``, ``failed``, ``host_bytes``,
+    ``gpu_bytes`` and ``levels`` (levels drawn in the latest frame).
+    """
+    return layer.engine.stats()
+
+
+def set_debug_overlay(layer: ProgressiveImage, on: bool) -> None:
+    """Tint and outline every tile in its level's colour (or stop)."""
+    layer.debug_overlay = on
+
+
+def _vispy_canvas(viewer: napari.Viewer) -> Any:
+    window = getattr(viewer, "window", None)
+    qt_viewer = getattr(window, "_qt_viewer", None)
+    return getattr(qt_viewer, "canvas", None)

@@ -1,0 +1,217 @@
+"""One layer's loading engine: view -> plan -> fetch -> cache -> GPU.
+
+Runs on the main thread except ``_fetch``, which the executor runs on a
+worker. It imports no Qt and no napari: the layer hands it views and a
+``notify`` callback that wakes the main thread when results are ready.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from napari_progressive.core.errors import ChunkReadError
+from napari_progressive.core.geometry import level_mappings, validate_levels
+from napari_progressive.core.planner import Plan, TileKey, plan_view
+from napari_progressive.core.scheduler import Job, Scheduler
+from napari_progressive.render.formats import texture_format, to_texture
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from napari_progressive.core.cache import HostCache
+    from napari_progressive.core.executor import Executor
+    from napari_progressive.core.view import ViewState
+    from napari_progressive.render.tiled_visual import TiledImageVisual
+    from napari_progressive.sources.protocol import MultiscaleSource
+
+_ids = itertools.count()
+#: Seconds before a failed tile is tried again: doubles per failure up to this.
+MAX_RETRY_DELAY = 60.0
+
+
+@dataclass
+class _Failure:
+    error: str
+    count: int = 1
+    retry_at: float = field(default=0.0)
+
+
+class LayerEngine:
+    """Plans, fetches and stages the tiles of one source for one layer."""
+
+    def __init__(
+        self,
+        source: MultiscaleSource,
+        *,
+        host_cache: HostCache,
+        executor: Executor,
+        max_in_flight: int,
+        notify: Callable[[], None] = lambda: None,
+        lod_bias: float = 0.0,
+    ) -> None:
+        self.source = source
+        self.levels = tuple(source.levels)
+        validate_levels(self.levels)
+        self.mappings = level_mappings(self.levels)
+        self.format = texture_format(self.levels[0].dtype)
+        self.lod_bias = lod_bias
+        self._cache = host_cache
+        self._owner = ("layer", next(_ids))
+        self._notify = notify
+        self.scheduler = Scheduler(executor, max_in_flight, notify=notify)
+        self.plan: Plan | None = None
+        self.visual: TiledImageVisual | None = None
+        self._failures: dict[TileKey, _Failure] = {}
+        self.read_threads: set[str] = set()
+        self._read_threads_lock = threading.Lock()
+        self.on_tile: Callable[[TileKey], None] | None = None
+
+    # -- main thread ------------------------------------------------------------
+
+    def attach(self, visual: TiledImageVisual) -> None:
+        """Draw into ``visual`` from now on."""
+        self.visual = visual
+        if self.plan is not None:
+            self._apply(self.plan)
+
+    def set_view(self, view: ViewState | None) -> None:
+        """Plan for ``view`` (None: show nothing) unless it is unchanged."""
+        if view is None:
+            self.plan = None
+            self.scheduler.update([])
+            return
+        if self.plan is not None and self.plan.view == view:
+            return
+        self._apply(plan_view(self.levels, view, self.mappings, self.lod_bias))
+
+    def replan(self) -> None:
+        """Plan the current view again (e.g. to retry failed tiles)."""
+        if self.plan is not None:
+            self._apply(self.plan)
+
+    def drain(self) -> None:
+        """Apply finished fetches: cache them, stage the needed ones for upload."""
+        changed_failures = False
+        needed = self.plan.keys if self.plan is not None else frozenset()
+        for r in self.scheduler.drain():
+            key: TileKey = r.key  # type: ignore[assignment]
+            if r.error is not None:
+                self._record_failure(key, r.error)
+                changed_failures = True
+                continue
+            if self._failures.pop(key, None) is not None:
+                changed_failures = True
+            self._cache.put((self._owner, key), r.value, r.seconds)
+            if self.visual is not None and key in needed:
+                self.visual.stage(key, r.value)
+            if self.on_tile is not None:
+                self.on_tile(key)
+        if changed_failures and self.plan is not None and self.visual is not None:
+            self.visual.set_plan(self.plan, self._failures)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing to fetch, drain or upload for the current view."""
+        pending = self.visual.pending_uploads if self.visual is not None else 0
+        return self.scheduler.idle and pending == 0
+
+    def failures(self) -> dict[TileKey, str]:
+        """Error message of every tile that failed to load."""
+        return {k: f.error for k, f in self._failures.items()}
+
+    def cached_tile(self, key: TileKey) -> np.ndarray | None:
+        """A tile from the host cache, without counting a hit or a miss."""
+        return self._cache.peek((self._owner, key))
+
+    def stats(self) -> dict[str, Any]:
+        """Counters in the ``napari_progressive.stats`` format."""
+        plan = self.plan
+        keys = plan.keys if plan is not None else frozenset()
+        visual = self.visual
+        resident = visual.resident() if visual is not None else frozenset()
+        drawn = visual.drawn() if visual is not None else []
+        return {
+            "needed": len(keys),
+            "available": len(keys & resident),
+            "queued": self.scheduler.queued,
+            "in_flight": self.scheduler.in_flight,
+            "failed": len(keys & self._failures.keys()),
+            "host_bytes": self._cache.owner_bytes(self._owner),
+            "host_budget_bytes": self._cache.budget_bytes,
+            "gpu_bytes": visual.gpu_bytes if visual is not None else 0,
+            "gpu_slots": visual.capacity if visual is not None else 0,
+            "levels": sorted({t.key.level for t in drawn}),
+            "target_level": plan.target_level if plan is not None else None,
+            "n_levels": len(self.levels),
+            "submitted": self.scheduler.submitted,
+            "cancelled": self.scheduler.cancelled,
+        }
+
+    def _apply(self, plan: Plan) -> None:
+        self.plan = plan
+        visual = self.visual
+        if visual is not None:
+            visual.set_plan(plan, self._failures)
+        now = time.monotonic()
+        jobs = []
+        for t in plan.tiles:
+            key = t.key
+            if visual is not None and visual.is_resident(key):
+                continue
+            failure = self._failures.get(key)
+            if failure is not None and now < failure.retry_at:
+                continue
+            cached = self._cache.get((self._owner, key))
+            if cached is not None:
+                if visual is not None:
+                    visual.stage(key, cached)
+                continue
+            jobs.append(Job(t.priority, key, partial(self._fetch, key)))
+        self.scheduler.update(jobs)
+
+    def _record_failure(self, key: TileKey, error: BaseException) -> None:
+        f = self._failures.get(key)
+        count = 1 if f is None else f.count + 1
+        delay = min(MAX_RETRY_DELAY, 2.0 ** (count - 1))
+        self._failures[key] = _Failure(str(error), count, time.monotonic() + delay)
+
+    # -- worker threads -----------------------------------------------------------
+
+    def _fetch(self, key: TileKey) -> np.ndarray:
+        with self._read_threads_lock:
+            self.read_threads.add(threading.current_thread().name)
+        try:
+            chunk = np.asarray(self.source.read_chunk(key.level, key.chunk))
+        except ChunkReadError:
+            raise
+        except Exception as e:
+            raise ChunkReadError(
+                self.source.name, key.level, key.chunk, f"{type(e).__name__}: {e}"
+            ) from e
+        expected = tuple(s.stop - s.start for s in self.levels[key.level].chunk_slices(key.chunk))
+        if chunk.shape != expected:
+            raise ChunkReadError(
+                self.source.name,
+                key.level,
+                key.chunk,
+                f"chunk has shape {chunk.shape}, expected {expected}",
+            )
+        return to_texture(_plane(chunk, key), self.format)
+
+
+def _plane(chunk: np.ndarray, key: TileKey) -> np.ndarray:
+    """The 2D cut of ``chunk`` at the key's planes, axes as (rows, cols)."""
+    index: list[Any] = [slice(None)] * chunk.ndim
+    for axis, offset in key.planes:
+        index[axis] = offset
+    tile = chunk[tuple(index)]
+    if tile.ndim != 2:
+        raise ChunkReadError("tile", key.level, key.chunk, f"cut has {tile.ndim} axes, not 2")
+    return tile.T if key.transposed else tile

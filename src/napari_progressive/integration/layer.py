@@ -1,0 +1,293 @@
+"""``ProgressiveImage``: a napari Image layer whose pixels load progressively.
+
+It keeps every Image control (contrast limits, colormap, gamma, opacity,
+blending, interpolation, visibility) but never slices data itself: napari's
+``_update_draw`` hook hands it the canvas view each frame, the view becomes a
+frozen ``ViewState``, and the layer's ``LayerEngine`` plans, fetches and
+stages tiles for the ``VispyProgressiveImageLayer`` to draw.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from napari.layers import Image
+from napari.layers._scalar_field._slice import _ScalarFieldSliceResponse
+from napari.layers.image.image import _ImageSlicingState
+from napari.utils.events import Event
+from superqt.utils import qthrottled
+
+from napari_progressive.core.executor import default_workers, shared_thread_pool
+from napari_progressive.core.planner import TileKey
+from napari_progressive.core.view import ViewState
+from napari_progressive.integration.engine import LayerEngine
+from napari_progressive.integration.lazy_array import LazyLevelArray
+from napari_progressive.integration.main_thread import MainThreadWaker
+from napari_progressive.integration.shared import shared_host_cache
+from napari_progressive.sources.resolve import as_source
+
+if TYPE_CHECKING:
+    from napari.components import Dims
+
+    from napari_progressive.core.cache import HostCache
+    from napari_progressive.core.executor import Executor
+
+#: Default GPU texture budget of one layer.
+DEFAULT_GPU_BUDGET = 64 * 2**20
+#: Least time between two plans while the camera moves (ms).
+PLAN_INTERVAL_MS = 25
+
+
+class _EmptySliceRequest:
+    """A slice request that reads nothing: the layer's engine does the loading."""
+
+    def __init__(self, layer: ProgressiveImage, slice_input: Any) -> None:
+        self._slice_input = slice_input
+        self._dtype = layer.dtype
+
+    def __call__(self) -> _ScalarFieldSliceResponse:
+        return _ScalarFieldSliceResponse.make_empty(
+            slice_input=self._slice_input, rgb=False, dtype=self._dtype
+        )
+
+
+class _ProgressiveSlicingState(_ImageSlicingState):
+    """napari's slicing, minus the data read."""
+
+    def _set_view_slice(self) -> None:
+        self._update_slice_response(_EmptySliceRequest(self.layer, self._slice_input)())
+
+    def _make_slice_request(self, dims: Dims) -> Any:
+        return _EmptySliceRequest(self.layer, self.make_slice_input(dims))
+
+
+class ProgressiveImage(Image):
+    """An Image layer over a ``MultiscaleSource`` that loads coarse to fine.
+
+    Parameters
+    ----------
+    data
+        A ``MultiscaleSource`` or a list of arrays, finest first.
+    gpu_budget_bytes
+        Texture memory this layer may use.
+    host_cache, executor, max_in_flight
+        Where tiles are cached and fetched; defaults are shared process-wide.
+    lod_bias
+        Positive values pick coarser levels (each unit halves the resolution).
+    **kwargs
+        Any ``napari.layers.Image`` keyword (colormap, contrast_limits, ...).
+    """
+
+    def __init__(
+        self,
+        data: Any,
+        *,
+        gpu_budget_bytes: int = DEFAULT_GPU_BUDGET,
+        host_cache: HostCache | None = None,
+        executor: Executor | None = None,
+        max_in_flight: int | None = None,
+        lod_bias: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        source = as_source(data)
+        level0 = source.levels[0]
+        self.gpu_budget_bytes = int(gpu_budget_bytes)
+        self._waker = MainThreadWaker(self._on_results)
+        self.engine = LayerEngine(
+            source,
+            host_cache=host_cache or shared_host_cache(),
+            executor=executor or shared_thread_pool(),
+            max_in_flight=max_in_flight or 2 * default_workers(),
+            notify=self._waker,
+            lod_bias=lod_bias,
+        )
+        self._auto_contrast_pending = "contrast_limits" not in kwargs and level0.dtype != np.uint8
+        kwargs.setdefault("contrast_limits", _initial_contrast_limits(level0.dtype))
+        kwargs.setdefault("scale", level0.scale)
+        kwargs.setdefault("translate", level0.translate)
+        kwargs.setdefault("name", source.name)
+        self._debug_overlay = False
+        self._last_view: ViewState | None = None
+        super().__init__(LazyLevelArray(source, 0), multiscale=False, rgb=False, **kwargs)
+        self.events.add(debug_overlay=Event, progress=Event)
+        self.engine.on_tile = self._on_tile
+        self._plan_throttled = qthrottled(self.engine.set_view, timeout=PLAN_INTERVAL_MS)
+
+    @property
+    def debug_overlay(self) -> bool:
+        """Whether each tile is tinted and outlined in its level's colour."""
+        return self._debug_overlay
+
+    @debug_overlay.setter
+    def debug_overlay(self, on: bool) -> None:
+        self._debug_overlay = bool(on)
+        self.events.debug_overlay(value=self._debug_overlay)
+
+    def flush_view(self) -> None:
+        """Plan now for the latest view instead of waiting for the throttle."""
+        self._plan_throttled.flush()
+
+    def is_idle(self) -> bool:
+        """Whether the current view has everything it needs on screen."""
+        if not self.visible or self._slice_input.ndisplay != 2:
+            return True  # nothing to show
+        visual = self.engine.visual
+        if self.engine.plan is None or visual is None:
+            return False  # no view planned yet
+        return self.engine.idle and not visual.needs_redraw
+
+    # -- napari hooks ---
+
+    def _set_source(self, source: Any) -> None:
+        """Keep the sample provenance when napari's reader path adds its own.
+
+        Sample data reaches this plugin through its reader, so napari sets the
+        source twice (sample, then path and reader); merge instead of failing.
+        """
+        current: Any = getattr(self, "_source")  # noqa: B009 - typed by napari at runtime only
+        if current.sample and not (current.path or current.reader_plugin):
+            source = source.model_copy(update={"sample": current.sample})
+            self._source = source
+            return
+        super()._set_source(source)
+
+    def _get_layer_slicing_state(self, data: Any, cache: bool) -> _ProgressiveSlicingState:
+        return _ProgressiveSlicingState(self, data, cache)
+
+    def _update_draw(
+        self,
+        scale_factor: float,
+        corner_pixels_displayed: np.ndarray,
+        shape_threshold: tuple[int, int],
+    ) -> None:
+        self.scale_factor = scale_factor
+        view = self.view_state(scale_factor, corner_pixels_displayed, shape_threshold)
+        if view == self._last_view:
+            return  # redraws of an unchanged view must not keep the throttle busy
+        self._last_view = view
+        if view is None or self.engine.plan is None:
+            self.engine.set_view(view)  # first view or leaving 2D: at once
+        else:
+            self._plan_throttled(view)
+
+    def view_state(
+        self,
+        scale_factor: float,
+        corners_world: np.ndarray,
+        canvas: tuple[int, int],
+    ) -> ViewState | None:
+        """The ``ViewState`` of a canvas, or None when it does not show 2D."""
+        displayed = tuple(int(a) for a in self._slice_input.displayed)
+        if len(displayed) != 2 or not self.visible:
+            return None
+        tf = self._transforms[1:].simplified.set_slice(list(displayed))
+        corners = np.array(list(itertools.product(*np.asarray(corners_world).T)))
+        data_corners = np.asarray(tf.inverse(corners))
+        world_per_data = np.linalg.norm(np.asarray(tf.linear_matrix), axis=0)
+        point = np.asarray(self._data_slice.point, dtype=float)
+        return ViewState(
+            displayed=(displayed[0], displayed[1]),
+            lo=tuple(float(v) for v in data_corners.min(axis=0)),  # type: ignore[arg-type]
+            hi=tuple(float(v) for v in data_corners.max(axis=0)),  # type: ignore[arg-type]
+            data_per_screen_px=float(scale_factor / world_per_data.max()),
+            point=tuple(float(v) for v in point),
+            canvas=(int(canvas[0]), int(canvas[1])),
+        )
+
+    def _get_value(self, position: Any) -> Any:
+        """The finest value already in memory at ``position`` (never reads)."""
+        pos = np.asarray(position, dtype=float)
+        for lv, (level, mapping) in enumerate(
+            zip(self.engine.levels, self.engine.mappings, strict=True)
+        ):
+            px = mapping.pixel_of(pos)
+            if np.any(px < 0) or np.any(px >= np.asarray(level.shape)):
+                return None
+            value = self._cached_value(lv, px)
+            if value is not None:
+                return value
+        return None
+
+    def _cached_value(self, lv: int, px: np.ndarray) -> Any:
+        plan = self.engine.plan
+        if plan is None:
+            return None
+        r, c = plan.view.displayed
+        level = self.engine.levels[lv]
+        chunk = tuple(int(p // k) for p, k in zip(px, level.chunks, strict=True))
+        planes = tuple(
+            (a, int(px[a] % level.chunks[a])) for a in range(level.ndim) if a not in (r, c)
+        )
+        tile = self.engine.cached_tile(TileKey(lv, chunk, planes, r > c))
+        if tile is None:
+            return None
+        i, j = int(px[r] % level.chunks[r]), int(px[c] % level.chunks[c])
+        value = tile[j, i] if r > c else tile[i, j]
+        return value.item() if hasattr(value, "item") else value
+
+    def _update_thumbnail(self) -> None:
+        coarsest = self._coarsest_image()
+        if coarsest is None:
+            super()._update_thumbnail()
+            return
+        lo, hi = self.contrast_limits
+        span = (hi - lo) or 1.0
+        th, tw = self._thumbnail_shape[:2]
+        step = max(1, -(-coarsest.shape[0] // th), -(-coarsest.shape[1] // tw))
+        img = np.clip((coarsest[::step, ::step].astype(np.float32) - lo) / span, 0, 1)
+        rgba = self.colormap.map((img**self.gamma).ravel()).reshape((*img.shape, 4))
+        rgba[..., 3] *= self.opacity
+        self.thumbnail = rgba
+
+    # -- engine callbacks ---------------------------------------------------------
+
+    def _on_results(self) -> None:
+        self.engine.drain()
+        self.events.progress(stats=self.engine.stats())
+
+    def _on_tile(self, key: TileKey) -> None:
+        if key.level != len(self.engine.levels) - 1:
+            return
+        coarsest = self._coarsest_image()
+        if coarsest is None:
+            return
+        if self._auto_contrast_pending:
+            self._auto_contrast_pending = False
+            finite = coarsest[np.isfinite(coarsest)]
+            if finite.size:
+                lo, hi = float(finite.min()), float(finite.max())
+                hi = hi if hi > lo else lo + 1
+                self.contrast_limits_range = (lo, hi)
+                self.contrast_limits = (lo, hi)
+        self._update_thumbnail()
+
+    def _coarsest_image(self) -> np.ndarray | None:
+        """The coarsest level's current 2D cut, when all its tiles are cached."""
+        plan = self.engine.plan
+        if plan is None:
+            return None
+        last = len(self.engine.levels) - 1
+        tiles = [t for t in plan.tiles if t.key.level == last]
+        if not tiles:
+            return None
+        arrays = [self.engine.cached_tile(t.key) for t in tiles]
+        if any(a is None for a in arrays):
+            return None
+        r, c = plan.view.displayed
+        rows = sorted({t.key.chunk[r] for t in tiles})
+        cols = sorted({t.key.chunk[c] for t in tiles})
+        grid = {(t.key.chunk[r], t.key.chunk[c]): a for t, a in zip(tiles, arrays, strict=True)}
+        if len(grid) != len(rows) * len(cols):
+            return None
+        return np.block([[grid[i, j] for j in cols] for i in rows])
+
+
+def _initial_contrast_limits(dtype: np.dtype) -> tuple[float, float]:
+    if dtype == np.uint8:
+        return (0.0, 255.0)
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return (float(info.min), float(info.max))
+    return (0.0, 1.0)

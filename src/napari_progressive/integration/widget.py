@@ -1,0 +1,83 @@
+"""Dock widget: per-layer loading statistics, the overlay switch and its legend."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QCheckBox, QComboBox, QLabel, QVBoxLayout, QWidget
+
+from napari_progressive.integration.layer import ProgressiveImage
+from napari_progressive.render.palette import level_colour_hex
+
+if TYPE_CHECKING:
+    import napari
+
+
+class ProgressiveWidget(QWidget):
+    """Shows what the selected progressive layer needs, has and draws."""
+
+    def __init__(self, napari_viewer: napari.Viewer) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.layer_box = QComboBox()
+        self.overlay_box = QCheckBox("Scale-debug overlay")
+        self.stats_label = QLabel()
+        self.legend = QLabel()
+        layout = QVBoxLayout(self)
+        for w in (self.layer_box, self.overlay_box, self.stats_label, self.legend):
+            layout.addWidget(w)
+        layout.addStretch(1)
+        self.overlay_box.toggled.connect(self._set_overlay)
+        self.layer_box.currentIndexChanged.connect(self._refresh)
+        for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
+            event.connect(self._refill)
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._refresh)
+        self._timer.start(250)
+        self._refill()
+
+    def layer(self) -> ProgressiveImage | None:
+        """The selected progressive layer."""
+        name = self.layer_box.currentText()
+        found = [lyr for lyr in self._layers() if lyr.name == name]
+        return found[0] if found else None
+
+    def _layers(self) -> list[ProgressiveImage]:
+        return [lyr for lyr in self.viewer.layers if isinstance(lyr, ProgressiveImage)]
+
+    def _refill(self, *_: object) -> None:
+        current = self.layer_box.currentText()
+        self.layer_box.blockSignals(True)
+        self.layer_box.clear()
+        self.layer_box.addItems([lyr.name for lyr in self._layers()])
+        self.layer_box.setCurrentText(current)
+        self.layer_box.blockSignals(False)
+        self._refresh()
+
+    def _set_overlay(self, on: bool) -> None:
+        layer = self.layer()
+        if layer is not None:
+            layer.debug_overlay = on
+
+    def _refresh(self, *_: object) -> None:
+        layer = self.layer()
+        if layer is None:
+            self.stats_label.setText("No progressive layer.")
+            self.legend.setText("")
+            return
+        self.overlay_box.blockSignals(True)
+        self.overlay_box.setChecked(layer.debug_overlay)
+        self.overlay_box.blockSignals(False)
+        s = layer.engine.stats()
+        self.stats_label.setText(
+            f"target level {s['target_level']} of {s['n_levels']}\n"
+            f"tiles: {s['available']}/{s['needed']} shown, {s['queued']} queued, "
+            f"{s['in_flight']} loading, {s['failed']} failed\n"
+            f"host cache {s['host_bytes'] / 2**20:.1f} MiB, GPU {s['gpu_bytes'] / 2**20:.1f} MiB"
+        )
+        swatch = '<span style="background:{};color:black">&nbsp;{}&nbsp;</span>'
+        self.legend.setText(
+            "levels drawn: "
+            + " ".join(swatch.format(level_colour_hex(lv), lv) for lv in s["levels"])
+        )

@@ -1,0 +1,364 @@
+"""A vispy visual that draws a pyramid's tiles from one texture atlas.
+
+* Tiles live in one single-channel atlas texture (r8/r16/r32f) sized from a
+  GPU byte budget; slots are recycled least-recently-used first, never while
+  the current plan needs them.
+* Tiles are drawn in one call, coarse first, so finer data covers coarser
+  data and the view is never blank; tiles hidden entirely under finer ones
+  are not drawn at all.
+* Uploads are staged by the caller and sent at draw time, at most
+  ``upload_bytes_per_frame`` per frame, all in the same frame's batch.
+* Vertex positions are relative to a local origin and the data-to-render
+  transform is folded on the CPU in float64, so tiles stay exact at
+  coordinates far beyond float32's 24-bit mantissa.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+from vispy.gloo import Texture2D, VertexBuffer
+from vispy.scene.visuals import create_visual_node
+from vispy.visuals import Visual
+from vispy.visuals.transforms import MatrixTransform
+
+from napari_progressive.core.coverage import draw_list
+from napari_progressive.core.residency import SlotPool
+from napari_progressive.render.palette import level_colour
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+    from napari_progressive.core.planner import Plan, PlannedTile, TileKey
+    from napari_progressive.render.formats import TextureFormat
+
+_VERTEX = """
+attribute vec2 a_position;
+attribute vec2 a_texcoord;
+attribute vec4 a_slot;
+attribute vec2 a_local;
+attribute vec3 a_colour;
+attribute float a_failed;
+varying vec2 v_texcoord;
+varying vec4 v_slot;
+varying vec2 v_local;
+varying vec3 v_colour;
+varying float v_failed;
+void main() {
+    v_texcoord = a_texcoord;
+    v_slot = a_slot;
+    v_local = a_local;
+    v_colour = a_colour;
+    v_failed = a_failed;
+    gl_Position = $transform(vec4(a_position, 0.0, 1.0));
+}
+"""
+
+_FRAGMENT = """
+uniform sampler2D u_atlas;
+uniform sampler2D u_lut;
+uniform vec2 u_atlas_size;
+uniform vec2 u_clim;
+uniform float u_value_scale;
+uniform float u_gamma;
+uniform float u_overlay;
+varying vec2 v_texcoord;
+varying vec4 v_slot;
+varying vec2 v_local;
+varying vec3 v_colour;
+varying float v_failed;
+void main() {
+    if (v_failed > 0.5) {
+        if (mod(gl_FragCoord.x + gl_FragCoord.y, 12.0) > 5.0) discard;
+        gl_FragColor = vec4(1.0, 0.0, 0.0, 0.75);
+        return;
+    }
+    vec2 tc = clamp(v_texcoord, v_slot.xy + 0.5, v_slot.zw - 0.5) / u_atlas_size;
+    float v = texture2D(u_atlas, tc).r * u_value_scale;
+    if (v != v) discard;
+    float span = u_clim.y - u_clim.x;
+    float t = span != 0.0 ? clamp((v - u_clim.x) / span, 0.0, 1.0) : step(u_clim.x, v);
+    t = pow(t, u_gamma);
+    vec4 c = texture2D(u_lut, vec2(t * (255.0 / 256.0) + 0.5 / 256.0, 0.5));
+    if (u_overlay > 0.5) {
+        c.rgb = mix(c.rgb, v_colour, 0.35);
+        vec2 d = min(v_local, 1.0 - v_local) / max(fwidth(v_local), vec2(1e-12));
+        if (min(d.x, d.y) < 2.0) c = vec4(v_colour, 1.0);
+    }
+    gl_FragColor = c;
+}
+"""
+
+_VERTEX_DTYPE = np.dtype(
+    [
+        ("a_position", np.float32, 2),
+        ("a_texcoord", np.float32, 2),
+        ("a_slot", np.float32, 4),
+        ("a_local", np.float32, 2),
+        ("a_colour", np.float32, 3),
+        ("a_failed", np.float32),
+    ]
+)
+# Two triangles per quad, as (x, y) corner fractions.
+_QUAD = np.array([(0, 0), (1, 0), (1, 1), (0, 0), (1, 1), (0, 1)], dtype=np.float32)
+
+
+class TiledImageVisual(Visual):
+    """Draws the resident tiles of a ``Plan`` from a budgeted texture atlas."""
+
+    def __init__(
+        self,
+        tile_shape: tuple[int, int],
+        fmt: TextureFormat,
+        gpu_budget_bytes: int,
+        max_texture_size: int = 8192,
+        upload_bytes_per_frame: int = 8 * 2**20,
+    ) -> None:
+        self._local_transform = MatrixTransform()
+        super().__init__(vcode=_VERTEX, fcode=_FRAGMENT)
+        self._draw_mode = "triangles"
+        self.set_gl_state("translucent", depth_test=False, cull_face=False)
+        self._fmt = fmt
+        self._tile = (int(tile_shape[0]), int(tile_shape[1]))
+        self._cols, self._rows = _atlas_grid(self._tile, fmt, gpu_budget_bytes, max_texture_size)
+        self._pool = SlotPool(self._cols * self._rows)
+        self._atlas: Texture2D | None = None
+        self._interpolation = "nearest"
+        self.upload_bytes_per_frame = upload_bytes_per_frame
+        self._staged: dict[TileKey, np.ndarray] = {}
+        self._sizes: dict[TileKey, tuple[int, int]] = {}
+        self._plan: Plan | None = None
+        self._failed: frozenset[TileKey] = frozenset()
+        self._drawn: list[PlannedTile] = []
+        self._origin = np.zeros(2)
+        self._geometry_dirty = True
+        self._vbo = VertexBuffer(np.zeros(0, _VERTEX_DTYPE))
+        self._n_vertices = 0
+        self.uploaded_bytes = 0
+        self.shared_program["u_value_scale"] = fmt.value_scale
+        self.set_colour(clim=(0.0, fmt.value_scale), gamma=1.0, lut=_grey_lut())
+        self.overlay = False
+
+    # -- state set by the owner (no GL work here; draw time does it) ----------
+
+    def set_plan(self, plan: Plan, failed: Collection[TileKey] = ()) -> None:
+        """What the current view needs; drops staged tiles it no longer needs."""
+        self._plan = plan
+        self._failed = frozenset(failed) & plan.keys
+        keys = plan.keys
+        self._staged = {k: v for k, v in self._staged.items() if k in keys}
+        self._pool.touch(keys)
+        self._geometry_dirty = True
+        self.update()
+
+    def stage(self, key: TileKey, tile: np.ndarray) -> None:
+        """Queue ``tile`` (2D, texture dtype) for upload at a coming draw."""
+        if key in self._pool or self._plan is None or key not in self._plan.keys:
+            return
+        self._staged[key] = tile
+        self.update()
+
+    def set_colour(self, clim: tuple[float, float], gamma: float, lut: np.ndarray) -> None:
+        """Contrast limits (data units), gamma and a (256, 4) RGBA colour table."""
+        self.shared_program["u_clim"] = (float(clim[0]), float(clim[1]))
+        self.shared_program["u_gamma"] = float(gamma)
+        lut = np.ascontiguousarray(lut, dtype=np.float32).reshape(1, -1, 4)
+        self.shared_program["u_lut"] = Texture2D(
+            lut, interpolation="linear", wrapping="clamp_to_edge"
+        )
+        self.update()
+
+    @property
+    def interpolation(self) -> str:
+        """'nearest' or 'linear' sampling of the data."""
+        return self._interpolation
+
+    @interpolation.setter
+    def interpolation(self, value: str) -> None:
+        self._interpolation = "nearest" if value == "nearest" else "linear"
+        if self._atlas is not None:
+            self._atlas.interpolation = self._interpolation
+        self.update()
+
+    @property
+    def overlay(self) -> bool:
+        """Whether the scale-debug overlay (tint + outlines per level) is drawn."""
+        return self._overlay
+
+    @overlay.setter
+    def overlay(self, on: bool) -> None:
+        self._overlay = bool(on)
+        self.shared_program["u_overlay"] = 1.0 if on else 0.0
+        self.update()
+
+    # -- what the owner reads ---------------------------------------------------
+
+    def resident(self) -> frozenset[TileKey]:
+        """Keys whose tiles are on the GPU now."""
+        return self._pool.keys()  # type: ignore[return-value]
+
+    def is_resident(self, key: TileKey) -> bool:
+        """Whether ``key`` is on the GPU."""
+        return key in self._pool
+
+    @property
+    def needs_redraw(self) -> bool:
+        """Whether the tiles drawn lag behind the plan or the uploads."""
+        return self._geometry_dirty or bool(self._staged)
+
+    @property
+    def pending_uploads(self) -> int:
+        """Staged tiles not yet uploaded."""
+        return len(self._staged)
+
+    @property
+    def capacity(self) -> int:
+        """Number of tile slots the GPU budget affords."""
+        return self._pool.n_slots
+
+    @property
+    def gpu_bytes(self) -> int:
+        """Bytes of texture allocated (the atlas, once created)."""
+        if self._atlas is None:
+            return 0
+        h, w = self._atlas_shape()
+        return h * w * self._fmt.bytes_per_texel
+
+    @property
+    def gpu_evictions(self) -> int:
+        """Tiles evicted from the atlas so far."""
+        return self._pool.evictions
+
+    def drawn(self) -> list[PlannedTile]:
+        """Tiles drawn by the latest frame, coarse first."""
+        return list(self._drawn)
+
+    # -- vispy hooks --------------------------------------------------------------
+
+    def _prepare_transforms(self, view: Visual) -> None:
+        view.view_program.vert["transform"] = self._local_transform
+
+    def _compute_bounds(self, axis: int, view: Visual) -> None:
+        return None
+
+    def _prepare_draw(self, view: Visual) -> bool:
+        if self._plan is None:
+            return False
+        if self._staged:
+            self._upload()
+        if self._geometry_dirty:
+            self._build_geometry()
+        if self._n_vertices == 0:
+            return False
+        self._local_transform.matrix = _folded_matrix(view.transforms.get_transform(), self._origin)
+        return True
+
+    # -- internals ----------------------------------------------------------------
+
+    def _atlas_shape(self) -> tuple[int, int]:
+        return self._rows * self._tile[0], self._cols * self._tile[1]
+
+    def _ensure_atlas(self) -> Texture2D:
+        if self._atlas is None:
+            h, w = self._atlas_shape()
+            self._atlas = Texture2D(
+                shape=(h, w, 1),
+                format="red",
+                internalformat=self._fmt.internalformat,
+                interpolation=self._interpolation,
+                wrapping="clamp_to_edge",
+            )
+            self.shared_program["u_atlas"] = self._atlas
+            self.shared_program["u_atlas_size"] = (float(w), float(h))
+        return self._atlas
+
+    def _upload(self) -> None:
+        assert self._plan is not None
+        atlas = self._ensure_atlas()
+        protected = self._plan.keys
+        budget = self.upload_bytes_per_frame
+        for key in [t.key for t in self._plan.tiles if t.key in self._staged]:
+            tile = self._staged[key]
+            if budget < tile.nbytes and budget < self.upload_bytes_per_frame:
+                break  # the rest waits for the next frame
+            slot = self._pool.acquire(key, protected)
+            if slot is None:
+                self._staged.clear()  # every slot holds a needed tile
+                break
+            del self._staged[key]
+            row, col = divmod(slot, self._cols)
+            atlas.set_data(tile[..., None], offset=(row * self._tile[0], col * self._tile[1]))
+            self._sizes[key] = tile.shape[:2]
+            budget -= tile.nbytes
+            self.uploaded_bytes += tile.nbytes
+            self._geometry_dirty = True
+        if self._staged:
+            self.update()
+
+    def _build_geometry(self) -> None:
+        assert self._plan is not None
+        plan = self._plan
+        self._origin = np.floor(np.asarray(plan.view.centre)[::-1])  # (x, y)
+        tiles = draw_list(plan, self.resident())
+        failed = [t for t in plan.tiles if t.key in self._failed]
+        self._drawn = tiles
+        verts = np.zeros((len(tiles) + len(failed)) * 6, _VERTEX_DTYPE)
+        for i, t in enumerate(tiles + failed):
+            self._fill_quad(verts[i * 6 : (i + 1) * 6], t, t.key in self._failed)
+        self._vbo.set_data(verts)
+        for name in _VERTEX_DTYPE.names or ():  # views record the buffer's size
+            self.shared_program[name] = self._vbo[name]
+        self._n_vertices = len(verts)
+        self._geometry_dirty = False
+
+    def _fill_quad(self, out: np.ndarray, t: PlannedTile, failed: bool) -> None:
+        lo = np.array([t.lo[1], t.lo[0]]) - self._origin
+        hi = np.array([t.hi[1], t.hi[0]]) - self._origin
+        out["a_position"] = lo + _QUAD * (hi - lo)
+        out["a_local"] = _QUAD
+        out["a_colour"] = level_colour(t.key.level)
+        out["a_failed"] = 1.0 if failed else 0.0
+        if failed:
+            return
+        h, w = self._sizes[t.key]
+        row, col = divmod(self._pool.slot(t.key), self._cols)
+        x0, y0 = col * self._tile[1], row * self._tile[0]
+        out["a_texcoord"] = np.array([x0, y0]) + _QUAD * np.array([w, h])
+        out["a_slot"] = (x0, y0, x0 + w, y0 + h)
+
+
+def _atlas_grid(
+    tile: tuple[int, int], fmt: TextureFormat, budget: int, max_size: int
+) -> tuple[int, int]:
+    """Columns and rows of slots that fit both the byte budget and max size."""
+    slot_bytes = tile[0] * tile[1] * fmt.bytes_per_texel
+    n = max(1, budget // slot_bytes)
+    max_cols = max(1, max_size // tile[1])
+    max_rows = max(1, max_size // tile[0])
+    cols = min(max_cols, max(1, math.isqrt(n)))
+    rows = min(max_rows, max(1, n // cols))
+    return cols, rows
+
+
+def _folded_matrix(transform: object, origin: np.ndarray) -> np.ndarray:
+    """The affine data-to-render matrix for positions relative to ``origin``.
+
+    Evaluated in float64 so that no large coordinate reaches the shader.
+    """
+    o = np.array([origin[0], origin[1], 0.0, 1.0])
+    pts = o + np.vstack([np.zeros(4), np.eye(4)[:3]])
+    mapped = np.asarray(transform.map(pts), dtype=np.float64)  # type: ignore[attr-defined]
+    m = np.empty((4, 4))
+    m[3] = mapped[0]
+    m[:3] = mapped[1:] - mapped[0]
+    return m
+
+
+def _grey_lut() -> np.ndarray:
+    ramp = np.linspace(0.0, 1.0, 256, dtype=np.float32)
+    return np.stack([ramp, ramp, ramp, np.ones_like(ramp)], axis=1)
+
+
+TiledImage = create_visual_node(TiledImageVisual)

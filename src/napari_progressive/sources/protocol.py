@@ -1,0 +1,37 @@
+"""The ``MultiscaleSource`` protocol every backend implements."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy as np
+
+    from napari_progressive.core.geometry import Level
+
+
+@runtime_checkable
+class MultiscaleSource(Protocol):
+    """A pyramid of levels, fine to coarse, read one chunk at a time.
+
+    ``read_chunk`` is called from worker threads, never from the main thread;
+    it returns the whole chunk (edge chunks clipped to the level's shape) and
+    raises ``ChunkReadError`` when the chunk cannot be read or decoded.
+    ``name`` identifies the source in messages and cache keys.
+    """
+
+    @property
+    def name(self) -> str:
+        """Short human-readable identity."""
+        ...
+
+    @property
+    def levels(self) -> Sequence[Level]:
+        """Levels from finest (0) to coarsest."""
+        ...
+
+    def read_chunk(self, level: int, index: tuple[int, ...]) -> np.ndarray:
+        """Return chunk ``index`` of ``level`` as a numpy array."""
+        ...

@@ -1,0 +1,146 @@
+import math
+
+import numpy as np
+import pytest
+
+from napari_progressive.core.geometry import block_pyramid, level_mappings
+from napari_progressive.core.planner import WHOLE_COARSEST_MAX_TILES, choose_level, plan_view
+from napari_progressive.core.view import ViewState
+
+LEVELS = block_pyramid((2**20, 2**20), (512, 512), np.uint8, 12)
+
+
+def view(centre, data_per_px, canvas=(600, 800), point=None, displayed=(0, 1)):
+    h, w = canvas
+    half = np.array([h, w]) * data_per_px / 2
+    c = np.asarray(centre, dtype=float)
+    return ViewState(
+        displayed=displayed,
+        lo=tuple(c - half),
+        hi=tuple(c + half),
+        data_per_screen_px=data_per_px,
+        point=tuple(point) if point is not None else (0.0, 0.0),
+        canvas=canvas,
+    )
+
+
+@pytest.mark.parametrize(
+    ("data_per_px", "expected"),
+    [
+        (0.01, 0),
+        (0.99, 0),
+        (1.0, 0),
+        (1.99, 0),
+        (2.0, 1),
+        (3.5, 1),
+        (4.0, 2),
+        (1000.0, 9),
+        (2048.0, 11),
+        (1e9, 11),
+    ],
+)
+def test_level_is_the_coarsest_with_pixels_no_larger_than_a_screen_pixel(data_per_px, expected):
+    assert choose_level(level_mappings(LEVELS), (0, 1), data_per_px) == expected
+
+
+def test_level_choice_at_many_zooms_matches_screen_pixels():
+    maps = level_mappings(LEVELS)
+    for data_per_px in np.geomspace(0.05, 5000, 200):
+        lv = choose_level(maps, (0, 1), data_per_px)
+        screen_px_per_level_px = 2**lv / data_per_px
+        if data_per_px < 1:  # zoomed in beyond level 0
+            assert lv == 0
+            continue
+        assert screen_px_per_level_px <= 1 + 1e-9
+        if lv < len(LEVELS) - 1:
+            assert 2 ** (lv + 1) / data_per_px > 1  # the next level would be too coarse
+
+
+def test_lod_bias_picks_coarser_levels():
+    maps = level_mappings(LEVELS)
+    assert choose_level(maps, (0, 1), 4.0, lod_bias=1) == 3
+    assert choose_level(maps, (0, 1), 4.0, lod_bias=-1) == 1
+
+
+def _covers(tiles, lo, hi):
+    """Sample the view on a grid and check each point lies in some tile."""
+    ys = np.linspace(lo[0], hi[0], 41)
+    xs = np.linspace(lo[1], hi[1], 41)
+    for y in ys:
+        for x in xs:
+            if not (0 - 0.5 <= y < 2**20 - 0.5 and -0.5 <= x < 2**20 - 0.5):
+                continue
+            assert any(
+                t.lo[0] <= y < t.hi[0] + 1e-9 and t.lo[1] <= x < t.hi[1] + 1e-9 for t in tiles
+            )
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_every_needed_level_covers_the_view(seed):
+    rng = np.random.default_rng(seed)
+    centre = rng.uniform(0, 2**20, 2)
+    data_per_px = float(np.exp(rng.uniform(np.log(0.1), np.log(3000))))
+    v = view(centre, data_per_px)
+    plan = plan_view(LEVELS, v)
+    for lv in range(plan.target_level, len(LEVELS)):
+        tiles = [t for t in plan.tiles if t.key.level == lv]
+        assert tiles, f"level {lv} missing"
+        _covers(tiles, v.lo, v.hi)
+    assert all(t.key.level >= plan.target_level for t in plan.tiles)
+
+
+def test_order_is_coarse_first_then_centre_outwards():
+    v = view((300_000.5, 500_000.5), 1.0)
+    plan = plan_view(LEVELS, v)
+    levels = [t.key.level for t in plan.tiles]
+    assert levels == sorted(levels, reverse=True)
+    target = [t for t in plan.tiles if t.key.level == plan.target_level]
+    dists = [t.priority[1] for t in target]
+    assert dists == sorted(dists)
+    first = target[0]
+    assert first.lo[0] <= v.centre[0] < first.hi[0]
+    assert first.lo[1] <= v.centre[1] < first.hi[1]
+
+
+def test_plan_cost_is_proportional_to_the_visible_tiles():
+    """Same canvas, datasets 2**20 and 2**40 px wide: similar numbers of tiles."""
+    huge = block_pyramid((2**40, 2**40), (512, 512), np.uint8, 32)
+    small = plan_view(LEVELS, view((2**19, 2**19), 1.0))
+    big = plan_view(huge, view((2**39, 2**39), 1.0))
+    per_level_small = len(small.tiles) / (len(LEVELS) - small.target_level)
+    per_level_big = len(big.tiles) / (len(huge) - big.target_level)
+    assert per_level_big == pytest.approx(per_level_small, rel=0.5)
+    target_tiles = [t for t in big.tiles if t.key.level == 0]
+    assert len(target_tiles) <= math.ceil(600 / 512 + 1) * math.ceil(800 / 512 + 1)
+
+
+def test_whole_coarsest_level_is_kept_when_small():
+    plan = plan_view(LEVELS, view((1000.0, 1000.0), 1.0))
+    coarsest = [t for t in plan.tiles if t.key.level == len(LEVELS) - 1]
+    assert LEVELS[-1].grid == (1, 1) or len(coarsest) == LEVELS[-1].grid[0] * LEVELS[-1].grid[1]
+    assert LEVELS[-1].grid[0] * LEVELS[-1].grid[1] <= WHOLE_COARSEST_MAX_TILES
+
+
+def test_view_outside_the_data_needs_only_the_coarsest_level():
+    plan = plan_view(LEVELS, view((-1e7, -1e7), 1.0))
+    assert {t.key.level for t in plan.tiles} == {len(LEVELS) - 1}
+
+
+def test_nd_view_cuts_only_the_chunks_crossing_the_slice():
+    levels = block_pyramid((256, 1024, 1024), (64, 256, 256), np.uint16, 3)
+    v = view((512.0, 512.0), 1.0, canvas=(256, 256), point=(130.0, 0.0, 0.0), displayed=(1, 2))
+    plan = plan_view(levels, v)
+    for t in plan.tiles:
+        lv = t.key.level
+        z = math.floor((130 + 0.5) / 2**lv)
+        assert t.key.planes == ((0, z % 64),)
+        assert t.key.chunk[0] == z // 64
+    # a slice outside the volume needs nothing
+    outside = view((512.0, 512.0), 1.0, point=(400.0, 0.0, 0.0), displayed=(1, 2))
+    assert plan_view(levels, outside).tiles == ()
+
+
+def test_transposed_display_marks_tiles():
+    v = view((100.0, 100.0), 1.0, displayed=(1, 0))
+    plan = plan_view(LEVELS, v)
+    assert all(t.key.transposed for t in plan.tiles)

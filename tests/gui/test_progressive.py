@@ -1,0 +1,141 @@
+"""Never blank, never on the main thread, failures are marked, controls work."""
+
+import threading
+
+import numpy as np
+
+import napari_progressive as npg
+from napari_progressive.render.palette import level_colour
+from tests.pyramids import InstrumentedSource, encoded_pyramid
+
+
+def _add(viewer, source, **kw):
+    kw.setdefault("colormap", "gray")
+    kw.setdefault("contrast_limits", (0, 255))
+    return npg.add_progressive_image(viewer, source, **kw)
+
+
+def test_first_frame_after_a_jump_shows_coarser_data(viewer, shot):
+    slow = InstrumentedSource(
+        encoded_pyramid((2048, 2048), (128, 128), 5), delay=0.3, delay_levels={0, 1, 2}
+    )
+    layer = _add(viewer, slow)
+    viewer.scene.camera.zoom = 0.3
+    shot(viewer)  # the overview is loaded
+    viewer.scene.camera.center = (1800.0, 300.0)  # a region never seen at this zoom
+    viewer.scene.camera.zoom = 4.0
+    first = shot(viewer, idle=False)
+    s = npg.stats(layer)
+    assert s["available"] < s["needed"], "the fine tiles cannot be there yet"
+    assert min(s["levels"]) > 0
+    # every pixel shows data (the pyramid has no zero values): nothing is blank
+    assert (first[..., :3].max(axis=-1) > 0).all()
+    final = shot(viewer)
+    assert npg.stats(layer)["levels"] == [0]
+    assert not np.array_equal(first, final)
+
+
+def test_the_main_thread_never_reads_a_chunk(viewer, shot):
+    src = InstrumentedSource(encoded_pyramid())
+    layer = _add(viewer, src)
+    for centre, zoom in [((100, 100), 0.2), ((350, 260), 1.0), ((600, 50), 4.0), ((20, 500), 2.0)]:
+        viewer.scene.camera.center = centre
+        viewer.scene.camera.zoom = zoom
+        shot(viewer)
+    viewer.dims.ndisplay = 2
+    assert len(src.reads) > 10
+    assert src.main_thread_reads() == []
+    assert threading.main_thread().name not in layer.engine.read_threads
+
+
+def test_a_failing_chunk_is_marked_and_the_rest_renders(viewer, shot):
+    src = InstrumentedSource(encoded_pyramid(), fail={(0, (1, 1))})
+    layer = _add(viewer, src)
+    viewer.scene.camera.center = (192.0, 192.0)  # centre of level-0 chunk (1, 1)
+    viewer.scene.camera.zoom = 2.0
+    img = shot(viewer)
+    s = npg.stats(layer)
+    assert s["failed"] == 1
+    assert s["available"] == s["needed"] - 1
+    assert "injected failure" in next(iter(layer.engine.failures().values()))
+    h, w = img.shape[:2]
+    centre = img[h // 2 - 20 : h // 2 + 20, w // 2 - 20 : w // 2 + 20]
+    red = (centre[..., 0] > 150) & (centre[..., 1] < 90) & (centre[..., 2] < 90)
+    assert red.mean() > 0.3, "the failed tile carries a red hatch"
+    assert not red.all(), "the hatch lets the coarser fallback show through"
+    corner = img[:30, :30]  # a healthy tile
+    assert not ((corner[..., 0] > 150) & (corner[..., 1] < 90)).any()
+    assert corner[..., :3].max() > 0
+
+
+def test_layer_controls_change_the_rendering(viewer, shot):
+    layer = _add(viewer, encoded_pyramid())
+    viewer.scene.camera.center = (350, 260)
+    viewer.scene.camera.zoom = 1.0
+    grey = shot(viewer)
+    assert (grey[..., 0] == grey[..., 1]).all()
+
+    layer.colormap = "red"
+    red = shot(viewer)
+    assert red[..., 0].max() > 200 and red[..., 1].max() == 0
+
+    layer.colormap = "gray"
+    layer.contrast_limits = (100, 150)
+    clipped = shot(viewer)[..., 0]
+    assert set(np.unique(clipped)) - {0, 255} and (clipped == 255).mean() > 0.3
+
+    layer.contrast_limits = (0, 255)
+    layer.gamma = 2.0
+    darker = shot(viewer)[..., 0].astype(int)
+    assert darker.mean() < grey[..., 0].mean() - 20
+
+    layer.gamma = 1.0
+    layer.opacity = 0.5
+    half = shot(viewer)[..., 0].astype(int)
+    assert abs(half.mean() - grey[..., 0].mean() / 2) < 5
+
+    layer.opacity = 1.0
+    layer.visible = False
+    assert shot(viewer)[..., :3].max() == 0
+    layer.visible = True
+    assert np.array_equal(shot(viewer), grey)
+
+
+def test_debug_overlay_tints_and_outlines_by_level(viewer, shot):
+    layer = _add(viewer, encoded_pyramid())
+    viewer.scene.camera.center = (350, 260)
+    viewer.scene.camera.zoom = 0.4  # 2.5 data px per screen px: level 1
+    plain = shot(viewer)
+    npg.set_debug_overlay(layer, True)
+    assert layer.debug_overlay
+    tinted = shot(viewer)
+    colour = (np.array(level_colour(1)) * 255).round()
+    outline = np.all(np.abs(tinted[..., :3].astype(int) - colour) <= 1, axis=-1)
+    assert outline.mean() > 0.005
+    assert not np.array_equal(plain, tinted)
+    npg.set_debug_overlay(layer, False)
+    assert np.array_equal(shot(viewer), plain)
+
+
+def test_gpu_budget_holds_and_lru_recycles_slots(viewer, shot):
+    layer = _add(
+        viewer, encoded_pyramid((2048, 2048), (128, 128), 5), gpu_budget_bytes=40 * 128 * 128
+    )
+    for c in [(200, 200), (1800, 1800), (200, 1800), (1800, 200)]:
+        viewer.scene.camera.center = c
+        viewer.scene.camera.zoom = 1.5
+        shot(viewer)
+        s = npg.stats(layer)
+        assert s["gpu_bytes"] <= 40 * 128 * 128
+        assert s["available"] == s["needed"]
+    assert layer.engine.visual.gpu_evictions > 0
+
+
+def test_value_under_the_cursor_comes_from_memory(viewer, shot):
+    layer = _add(viewer, encoded_pyramid())
+    viewer.scene.camera.center = (350, 260)
+    viewer.scene.camera.zoom = 2.0
+    shot(viewer)
+    from tests.pyramids import encoded_level
+
+    assert layer.get_value((350, 260)) == encoded_level(0, (700, 520))[350, 260]

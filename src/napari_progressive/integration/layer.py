@@ -187,11 +187,15 @@ class ProgressiveImage(Image):
         data_corners = np.asarray(tf.inverse(corners))
         world_per_data = np.linalg.norm(np.asarray(tf.linear_matrix), axis=0)
         point = np.asarray(self._data_slice.point, dtype=float)
+        data_per_px = float(scale_factor / world_per_data.max())
+        # Quantise to 1/8 screen pixel so that float noise in the camera sync
+        # does not make every redraw look like a new view.
+        q = data_per_px / 8
         return ViewState(
             displayed=(displayed[0], displayed[1]),
-            lo=tuple(float(v) for v in data_corners.min(axis=0)),  # type: ignore[arg-type]
-            hi=tuple(float(v) for v in data_corners.max(axis=0)),  # type: ignore[arg-type]
-            data_per_screen_px=float(scale_factor / world_per_data.max()),
+            lo=tuple(float(v) for v in np.floor(data_corners.min(axis=0) / q) * q),  # type: ignore[arg-type]
+            hi=tuple(float(v) for v in np.ceil(data_corners.max(axis=0) / q) * q),  # type: ignore[arg-type]
+            data_per_screen_px=float(f"{data_per_px:.9g}"),
             point=tuple(float(v) for v in point),
             canvas=(int(canvas[0]), int(canvas[1])),
         )
@@ -237,7 +241,8 @@ class ProgressiveImage(Image):
         th, tw = self._thumbnail_shape[:2]
         step = max(1, -(-coarsest.shape[0] // th), -(-coarsest.shape[1] // tw))
         img = np.clip((coarsest[::step, ::step].astype(np.float32) - lo) / span, 0, 1)
-        rgba = self.colormap.map((img**self.gamma).ravel()).reshape((*img.shape, 4))
+        lut = self.colormap.map(np.linspace(0.0, 1.0, 256))
+        rgba = lut[np.round(img**self.gamma * 255).astype(np.uint8)]
         rgba[..., 3] *= self.opacity
         self.thumbnail = rgba
 

@@ -300,7 +300,7 @@ class TiledImageVisual(Visual):
     def _build_geometry(self) -> None:
         assert self._plan is not None
         plan = self._plan
-        self._origin = np.floor(np.asarray(plan.view.centre)[::-1])  # (x, y)
+        self._origin = _snapped_origin(plan)
         tiles = draw_list(plan, self.resident())
         failed = [t for t in plan.tiles if t.key in self._failed]
         self._drawn = tiles
@@ -327,6 +327,16 @@ class TiledImageVisual(Visual):
         x0, y0 = col * self._tile[1], row * self._tile[0]
         out["a_texcoord"] = np.array([x0, y0]) + _QUAD * np.array([w, h])
         out["a_slot"] = (x0, y0, x0 + w, y0 + h)
+
+
+def _snapped_origin(plan: Plan) -> np.ndarray:
+    """A local origin (x, y) near the view that stays put during small pans.
+
+    Snapped to a grid of about 4096 screen pixels: vertices within a few
+    thousand screen pixels of it are exact in float32.
+    """
+    step = 2.0 ** np.ceil(np.log2(max(plan.view.data_per_screen_px, 1e-12) * 4096))
+    return np.floor(np.asarray(plan.view.centre[::-1]) / step) * step
 
 
 def _atlas_grid(

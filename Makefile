@@ -36,8 +36,8 @@ demo: setup
 	fi
 
 lint: setup
-	$(PY) -m ruff check src tests examples
-	$(PY) -m ruff format --check src tests examples
+	$(PY) -m ruff check src tests examples benchmarks
+	$(PY) -m ruff format --check src tests examples benchmarks
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/npe2 validate napari-progressive

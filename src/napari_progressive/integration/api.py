@@ -41,9 +41,10 @@ def wait_until_idle(viewer: napari.Viewer, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     canvas = _vispy_canvas(viewer)
     while True:
-        if canvas is not None:
-            canvas.on_draw(None)  # hand every layer the current view
         for layer in progressive_layers(viewer):
+            visual = canvas.layer_to_visual.get(layer) if canvas is not None else None
+            if visual is not None:
+                visual.update_view()  # hand the layer the current view
             layer.flush_view()
         QApplication.processEvents()
         layers = progressive_layers(viewer)

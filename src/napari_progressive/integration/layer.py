@@ -1,15 +1,14 @@
 """``ProgressiveImage``: a napari Image layer whose pixels load progressively.
 
 It keeps every Image control (contrast limits, colormap, gamma, opacity,
-blending, interpolation, visibility) but never slices data itself: napari's
-``_update_draw`` hook hands it the canvas view each frame, the view becomes a
+blending, interpolation, visibility) but never slices data itself: before
+each frame its vispy layer reads what the canvas shows, the view becomes a
 frozen ``ViewState``, and the layer's ``LayerEngine`` plans, fetches and
 stages tiles for the ``VispyProgressiveImageLayer`` to draw.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -113,7 +112,7 @@ class ProgressiveImage(Image):
         super().__init__(LazyLevelArray(source, 0), multiscale=False, rgb=False, **kwargs)
         self.events.add(debug_overlay=Event, progress=Event)
         self.engine.on_tile = self._on_tile
-        self._plan_throttled = qthrottled(self.engine.set_view, timeout=PLAN_INTERVAL_MS)
+        self._plan_throttled = qthrottled(self._plan_now, timeout=PLAN_INTERVAL_MS)
 
     @property
     def debug_overlay(self) -> bool:
@@ -162,41 +161,48 @@ class ProgressiveImage(Image):
         corner_pixels_displayed: np.ndarray,
         shape_threshold: tuple[int, int],
     ) -> None:
+        # napari calls this after each frame; the view is taken before each
+        # frame instead (``set_canvas_view``), so there is nothing to do here.
         self.scale_factor = scale_factor
-        view = self.view_state(scale_factor, corner_pixels_displayed, shape_threshold)
+
+    def set_canvas_view(
+        self, lo: np.ndarray, hi: np.ndarray, data_per_px: float, canvas: tuple[int, int]
+    ) -> None:
+        """Plan for what a canvas shows (throttled while the camera moves).
+
+        ``lo``/``hi`` bound the view along the displayed axes in level-0 data
+        coordinates (rows, cols); ``data_per_px`` is level-0 pixels per screen
+        pixel; ``canvas`` the canvas size (height, width).
+        """
+        view = self.view_state(lo, hi, data_per_px, canvas)
         if view == self._last_view:
             return  # redraws of an unchanged view must not keep the throttle busy
         self._last_view = view
         if view is None or self.engine.plan is None:
-            self.engine.set_view(view)  # first view or leaving 2D: at once
+            self._plan_now(view)  # first view or leaving 2D: at once
         else:
             self._plan_throttled(view)
 
+    def _plan_now(self, view: ViewState | None) -> None:
+        self.engine.set_view(view)
+        self.events.progress(stats=None)
+
     def view_state(
-        self,
-        scale_factor: float,
-        corners_world: np.ndarray,
-        canvas: tuple[int, int],
+        self, lo: np.ndarray, hi: np.ndarray, data_per_px: float, canvas: tuple[int, int]
     ) -> ViewState | None:
-        """The ``ViewState`` of a canvas, or None when it does not show 2D."""
+        """The frozen ``ViewState`` of a canvas; None when it does not show 2D."""
         displayed = tuple(int(a) for a in self._slice_input.displayed)
         if len(displayed) != 2 or not self.visible:
             return None
-        tf = self._transforms[1:].simplified.set_slice(list(displayed))
-        corners = np.array(list(itertools.product(*np.asarray(corners_world).T)))
-        data_corners = np.asarray(tf.inverse(corners))
-        world_per_data = np.linalg.norm(np.asarray(tf.linear_matrix), axis=0)
-        point = np.asarray(self._data_slice.point, dtype=float)
-        data_per_px = float(scale_factor / world_per_data.max())
-        # Quantise to 1/8 screen pixel so that float noise in the camera sync
-        # does not make every redraw look like a new view.
+        # Quantise to 1/8 screen pixel so that float noise in the camera does
+        # not make every redraw look like a new view.
         q = data_per_px / 8
         return ViewState(
             displayed=(displayed[0], displayed[1]),
-            lo=tuple(float(v) for v in np.floor(data_corners.min(axis=0) / q) * q),  # type: ignore[arg-type]
-            hi=tuple(float(v) for v in np.ceil(data_corners.max(axis=0) / q) * q),  # type: ignore[arg-type]
+            lo=(float(np.floor(lo[0] / q) * q), float(np.floor(lo[1] / q) * q)),
+            hi=(float(np.ceil(hi[0] / q) * q), float(np.ceil(hi[1] / q) * q)),
             data_per_screen_px=float(f"{data_per_px:.9g}"),
-            point=tuple(float(v) for v in point),
+            point=tuple(float(v) for v in self._data_slice.point),
             canvas=(int(canvas[0]), int(canvas[1])),
         )
 
@@ -250,7 +256,7 @@ class ProgressiveImage(Image):
 
     def _on_results(self) -> None:
         self.engine.drain()
-        self.events.progress(stats=self.engine.stats())
+        self.events.progress(stats=None)
 
     def _on_tile(self, key: TileKey) -> None:
         if key.level != len(self.engine.levels) - 1:

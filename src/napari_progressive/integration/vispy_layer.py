@@ -6,11 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from napari._vispy.layers.base import VispyBaseLayer
+from qtpy.QtCore import QTimer
 
 from napari_progressive.render.tiled_visual import TiledImage
 
 if TYPE_CHECKING:
     from napari_progressive.integration.layer import ProgressiveImage
+
+#: How often a layer with pending uploads or geometry asks for a repaint (ms).
+REDRAW_INTERVAL_MS = 16
 
 
 class VispyProgressiveImageLayer(VispyBaseLayer["ProgressiveImage"]):
@@ -30,8 +34,64 @@ class VispyProgressiveImageLayer(VispyBaseLayer["ProgressiveImage"]):
             getattr(layer.events, name).connect(self._on_colour_change)
         layer.events.interpolation2d.connect(self._on_interpolation_change)
         layer.events.debug_overlay.connect(self._on_overlay_change)
+        layer.events.progress.connect(self._keep_drawing)
+        # vispy drops update requests made while a frame is being drawn, so a
+        # tile that lands then, or uploads left for the next frame, could wait
+        # for an unrelated repaint. While work is pending, ask Qt directly.
+        self._redraw_timer = QTimer()
+        self._redraw_timer.setInterval(REDRAW_INTERVAL_MS)
+        self._redraw_timer.timeout.connect(self._redraw_if_needed)
         layer.engine.attach(node)
+        self._watched_canvas: Any = None
+        node.events.parent_change.connect(self._watch_canvas)
         self.reset()
+
+    def _watch_canvas(self, event: Any = None) -> None:
+        """Take the view before every frame of the canvas the node is in.
+
+        napari hands layers their view only after a frame is drawn; planning
+        before the frame means a camera jump already draws the new plan (with
+        its coarse fallbacks) in its first frame.
+        """
+        canvas = self.node.canvas
+        if canvas is self._watched_canvas:
+            return
+        if self._watched_canvas is not None:
+            self._watched_canvas.events.draw.disconnect(self.update_view)
+        if canvas is not None:
+            canvas.events.draw.connect(self.update_view, position="first")
+        self._watched_canvas = canvas
+
+    def update_view(self, event: Any = None) -> None:
+        """Hand the layer what the canvas shows now, in level-0 data coordinates."""
+        canvas = self.node.canvas
+        if canvas is None:
+            return
+        w, h = canvas.size
+        to_visual = self.node.get_transform("canvas", "visual")
+        px = np.array(
+            [[0, 0, 0, 1], [w, 0, 0, 1], [0, h, 0, 1], [w, h, 0, 1], [1, 0, 0, 1], [0, 1, 0, 1]],
+            dtype=float,
+        )
+        pts = np.asarray(to_visual.map(px), dtype=float)
+        pts = pts[:, :2] / pts[:, 3:4]
+        corners = pts[:4, ::-1]  # visual (x, y) = data (cols, rows)
+        step = max(np.linalg.norm(pts[4] - pts[0]), np.linalg.norm(pts[5] - pts[0]))
+        data_per_px = float(step) / float(getattr(canvas, "pixel_scale", 1.0) or 1.0)
+        self.layer.set_canvas_view(
+            corners.min(axis=0), corners.max(axis=0), data_per_px, (int(h), int(w))
+        )
+
+    def _keep_drawing(self) -> None:
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
+
+    def _redraw_if_needed(self) -> None:
+        canvas = self.node.canvas
+        if canvas is not None and self.node.needs_redraw and self.node.visible:
+            canvas.native.update()
+        else:
+            self._redraw_timer.stop()
 
     def _on_data_change(self) -> None:
         self.node.update()
@@ -56,6 +116,9 @@ class VispyProgressiveImageLayer(VispyBaseLayer["ProgressiveImage"]):
 
     def close(self) -> None:
         """Stop loading for this canvas and detach the node."""
+        self._redraw_timer.stop()
+        if self._watched_canvas is not None:
+            self._watched_canvas.events.draw.disconnect(self.update_view)
         self.layer.engine.set_view(None)
         super().close()
 

@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="canvas size for screenshots (default 1024 768)",
     )
     demo.add_argument(
+        "--full-window",
+        action="store_true",
+        help="capture the whole window (layer list, widget and legend), not just the canvas",
+    )
+    demo.add_argument(
         "--timeout",
         type=float,
         default=120.0,
@@ -74,8 +79,6 @@ def _demo(args: argparse.Namespace) -> int:
 
     viewer = napari.Viewer(title="napari-progressive: Mandelbrot", show=True)
     _dock_widget(viewer)
-    if args.screenshot is not None:
-        _resize_canvas(viewer, *args.size)
     source = mandelbrot(levels=args.levels, tile=args.tile)
     layer = add_progressive_image(viewer, source, **mandelbrot_display(args.levels))
     if args.center_complex is not None:
@@ -89,8 +92,11 @@ def _demo(args: argparse.Namespace) -> int:
     if args.screenshot is None:
         napari.run()
         return 0
+    _resize_canvas(viewer, *args.size)
     idle = wait_until_idle(viewer, timeout=args.timeout)
-    viewer.screenshot(args.screenshot, canvas_only=True, flash=False)
+    if args.full_window:
+        _refresh_widgets(viewer)
+    viewer.screenshot(args.screenshot, canvas_only=not args.full_window, flash=False)
     print(f"saved {args.screenshot} ({'complete' if idle else 'timed out, partial'})")
     viewer.close()
     return 0 if idle else 1
@@ -106,16 +112,29 @@ def _dock_widget(viewer: object) -> None:
     )
 
 
+def _refresh_widgets(viewer: object) -> None:
+    from qtpy.QtWidgets import QApplication
+
+    from napari_progressive.integration.widget import ProgressiveWidget
+
+    for widget in viewer.window._qt_window.findChildren(ProgressiveWidget):  # type: ignore[attr-defined]
+        widget._refresh()
+    QApplication.processEvents()
+
+
 def _resize_canvas(viewer: object, width: int, height: int) -> None:
     from qtpy.QtWidgets import QApplication
 
     window = viewer.window  # type: ignore[attr-defined]
     canvas = window._qt_viewer.canvas
-    for _ in range(3):  # grow the window until the canvas has the asked size
+    qt_window = window._qt_window
+    for _ in range(5):  # grow the window until the canvas has the asked size
         h, w = canvas.size
-        qt_window = window._qt_window
+        if (h, w) == (height, width):
+            return
         qt_window.resize(qt_window.width() + width - w, qt_window.height() + height - h)
-        QApplication.processEvents()
+        for _ in range(5):
+            QApplication.processEvents()
 
 
 if __name__ == "__main__":

@@ -139,3 +139,33 @@ def test_value_under_the_cursor_comes_from_memory(viewer, shot):
     from tests.pyramids import encoded_level
 
     assert layer.get_value((350, 260)) == encoded_level(0, (700, 520))[350, 260]
+
+
+def test_3d_view_draws_nothing_and_2d_comes_back(viewer, shot):
+    layer = _add(viewer, encoded_pyramid())
+    viewer.scene.camera.zoom = 1.0
+    before = shot(viewer)
+    viewer.dims.ndisplay = 3
+    img3d = shot(viewer)
+    assert npg.stats(layer)["needed"] == 0
+    assert img3d[..., :3].max() == 0
+    viewer.dims.ndisplay = 2
+    viewer.scene.camera.zoom = 1.0
+    after = shot(viewer)
+    assert npg.stats(layer)["available"] == npg.stats(layer)["needed"] > 0
+    assert after[..., :3].max() > 0 and before.shape == after.shape
+
+
+def test_time_series_slider_changes_the_plane(viewer, shot):
+    rng = np.random.default_rng(1)
+    stack = rng.integers(1, 255, (3, 300, 260), dtype=np.uint8)
+    layer = _add(viewer, [stack, stack[:, ::2, ::2].copy()], interpolation2d="nearest")
+    viewer.scene.camera.center = (150, 130)
+    viewer.scene.camera.zoom = 2.0
+    for t in (0, 2, 1):
+        viewer.dims.current_step = (t, 150, 130)
+        shot(viewer)
+        assert layer.get_value((t, 150, 130)) == stack[t, 150, 130]
+        depth = layer.engine.levels[0].chunks[0]
+        fine = [k for k in layer.engine.plan.keys if k.level == 0]
+        assert fine and all(k.chunk[0] * depth + dict(k.planes)[0] == t for k in fine)

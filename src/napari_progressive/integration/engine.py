@@ -86,6 +86,8 @@ class LayerEngine:
         if view is None:
             self.plan = None
             self.scheduler.update([])
+            if self.visual is not None:
+                self.visual.clear_plan()
             return
         if self.plan is not None and self.plan.view == view:
             return

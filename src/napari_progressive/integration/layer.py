@@ -183,6 +183,13 @@ class ProgressiveImage(Image):
         else:
             self._plan_throttled(view)
 
+    def clear_canvas_view(self) -> None:
+        """The canvas shows no 2D view of this layer (e.g. a 3D camera)."""
+        if self._last_view is not None or self.engine.plan is not None:
+            self._last_view = None
+            self._plan_throttled.cancel()
+            self._plan_now(None)
+
     def _plan_now(self, view: ViewState | None) -> None:
         self.engine.set_view(view)
         self.events.progress(stats=None)
@@ -192,7 +199,11 @@ class ProgressiveImage(Image):
     ) -> ViewState | None:
         """The frozen ``ViewState`` of a canvas; None when it does not show 2D."""
         displayed = tuple(int(a) for a in self._slice_input.displayed)
-        if len(displayed) != 2 or not self.visible:
+        if self._slice_input.ndisplay != 2 or len(displayed) != 2 or not self.visible:
+            return None
+        point = np.asarray(self._data_slice.point, dtype=float).copy()
+        point[list(displayed)] = 0.0  # unused; napari may leave NaN there
+        if not np.all(np.isfinite(point)) or not np.isfinite(data_per_px):
             return None
         # Quantise to 1/8 screen pixel so that float noise in the camera does
         # not make every redraw look like a new view.
@@ -202,7 +213,7 @@ class ProgressiveImage(Image):
             lo=(float(np.floor(lo[0] / q) * q), float(np.floor(lo[1] / q) * q)),
             hi=(float(np.ceil(hi[0] / q) * q), float(np.ceil(hi[1] / q) * q)),
             data_per_screen_px=float(f"{data_per_px:.9g}"),
-            point=tuple(float(v) for v in self._data_slice.point),
+            point=tuple(float(v) for v in point),
             canvas=(int(canvas[0]), int(canvas[1])),
         )
 

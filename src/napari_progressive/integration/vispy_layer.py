@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from napari._vispy.layers.base import VispyBaseLayer
 from qtpy.QtCore import QTimer
+from vispy.scene import PanZoomCamera, ViewBox
 
 from napari_progressive.render.tiled_visual import TiledImage
 
@@ -67,6 +68,9 @@ class VispyProgressiveImageLayer(VispyBaseLayer["ProgressiveImage"]):
         canvas = self.node.canvas
         if canvas is None:
             return
+        if not isinstance(_viewbox_camera(self.node), PanZoomCamera):
+            self.layer.clear_canvas_view()  # 3D: not drawn yet
+            return
         w, h = canvas.size
         to_visual = self.node.get_transform("canvas", "visual")
         px = np.array(
@@ -121,6 +125,15 @@ class VispyProgressiveImageLayer(VispyBaseLayer["ProgressiveImage"]):
             self._watched_canvas.events.draw.disconnect(self.update_view)
         self.layer.engine.set_view(None)
         super().close()
+
+
+def _viewbox_camera(node: Any) -> Any:
+    """The camera of the view box that holds ``node``, if any."""
+    while node is not None:
+        if isinstance(node, ViewBox):
+            return node.camera
+        node = node.parent
+    return None
 
 
 def _max_texture_size() -> int:

@@ -153,6 +153,15 @@ class TiledImageVisual(Visual):
         self._geometry_dirty = True
         self.update()
 
+    def clear_plan(self) -> None:
+        """Draw nothing (e.g. the canvas shows 3D); resident tiles stay cached."""
+        self._plan = None
+        self._staged.clear()
+        self._drawn = []
+        self._n_vertices = 0
+        self._geometry_dirty = True
+        self.update()
+
     def stage(self, key: TileKey, tile: np.ndarray) -> None:
         """Queue ``tile`` (2D, texture dtype) for upload at a coming draw."""
         if key in self._pool or self._plan is None or key not in self._plan.keys:
@@ -206,7 +215,7 @@ class TiledImageVisual(Visual):
     @property
     def needs_redraw(self) -> bool:
         """Whether the tiles drawn lag behind the plan or the uploads."""
-        return self._geometry_dirty or bool(self._staged)
+        return self._plan is not None and (self._geometry_dirty or bool(self._staged))
 
     @property
     def pending_uploads(self) -> int:

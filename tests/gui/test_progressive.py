@@ -169,3 +169,14 @@ def test_time_series_slider_changes_the_plane(viewer, shot):
         depth = layer.engine.levels[0].chunks[0]
         fine = [k for k in layer.engine.plan.keys if k.level == 0]
         assert fine and all(k.chunk[0] * depth + dict(k.planes)[0] == t for k in fine)
+
+
+def test_additive_blending_adds_two_layers(viewer, shot):
+    base = _add(viewer, encoded_pyramid())
+    viewer.scene.camera.center = (350, 260)
+    viewer.scene.camera.zoom = 1.0
+    single = shot(viewer)[..., 0].astype(int)
+    top = _add(viewer, encoded_pyramid(), blending="additive")
+    assert top.blending == "additive" and base.blending == "translucent"
+    both = shot(viewer)[..., 0].astype(int)
+    np.testing.assert_allclose(both, np.minimum(2 * single, 255), atol=2)

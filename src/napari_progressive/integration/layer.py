@@ -192,7 +192,7 @@ class ProgressiveImage(Image):
 
     def _plan_now(self, view: ViewState | None) -> None:
         self.engine.set_view(view)
-        self.events.progress(stats=None)
+        self.events.progress()
 
     def view_state(
         self, lo: np.ndarray, hi: np.ndarray, data_per_px: float, canvas: tuple[int, int]
@@ -267,7 +267,7 @@ class ProgressiveImage(Image):
 
     def _on_results(self) -> None:
         self.engine.drain()
-        self.events.progress(stats=None)
+        self.events.progress()
 
     def _on_tile(self, key: TileKey) -> None:
         if key.level != len(self.engine.levels) - 1:

@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 XVFB := xvfb-run -a -s "-screen 0 1920x1080x24"
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -36,8 +36,8 @@ demo: setup
 	fi
 
 lint: setup
-	$(PY) -m ruff check src tests examples benchmarks
-	$(PY) -m ruff format --check src tests examples benchmarks
+	$(PY) -m ruff check src tests examples
+	$(PY) -m ruff format --check src tests examples
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/npe2 validate napari-progressive
@@ -48,3 +48,9 @@ test: lint
 
 clean:
 	rm -rf $(RUN) .pytest_cache .mypy_cache .ruff_cache
+
+# Side-by-side benchmark (napari multiscale sync/async vs progressive); writes
+# .run/bench.json and .run/bench.md. BENCH_ARGS="--quick" for a short run.
+bench: setup
+	@mkdir -p $(RUN)
+	$(XVFB) $(VENV)/bin/napari-progressive bench $(BENCH_ARGS) --json $(RUN)/bench.json --markdown $(RUN)/bench.md

@@ -59,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=120.0,
         help="seconds to wait for full resolution before a screenshot",
     )
+    bench = sub.add_parser(
+        "bench", help="napari's multiscale vs progressive layers, same data and camera path"
+    )
+    bench.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
+    bench.add_argument("--quick", action="store_true", help="short paths, small canvas")
+    bench.add_argument("--json", metavar="FILE", help="write all results as JSON")
+    bench.add_argument("--markdown", metavar="FILE", help="write the tables as markdown")
     return parser
 
 
@@ -67,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "bench":
+        return _bench(args)
     return 2  # pragma: no cover - argparse rejects other commands
 
 
@@ -100,6 +109,17 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"saved {args.screenshot} ({'complete' if idle else 'timed out, partial'})")
     viewer.close()
     return 0 if idle else 1
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from qtpy.QtWidgets import QApplication
+
+    from napari_progressive.bench.report import run_bench, write
+
+    app = QApplication.instance() or QApplication([])  # noqa: F841 - napari reuses it
+    results = run_bench(args.scenarios, args.quick)
+    print(write(results, args.json, args.markdown))
+    return 0
 
 
 def _dock_widget(viewer: object) -> None:

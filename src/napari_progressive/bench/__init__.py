@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks: napari's own multiscale display vs progressive layers."""

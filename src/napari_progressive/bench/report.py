@@ -1,0 +1,91 @@
+"""The benchmark command: run scenarios, write JSON and a markdown table."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from napari_progressive.bench.planning import planning_cost
+from napari_progressive.bench.runner import MODES, run_mode
+from napari_progressive.bench.scenarios import SCENARIOS
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+#: Every scenario the command knows; "planning" needs no viewer.
+ALL = (*SCENARIOS, "planning")
+
+
+def run_bench(names: Sequence[str], quick: bool) -> dict[str, Any]:
+    """Run each named scenario once per mode, modes alternating, in this process."""
+    unknown = [n for n in names if n not in ALL]
+    if unknown:
+        raise ValueError(f"unknown scenario(s) {unknown}; choose from {list(ALL)}")
+    results: dict[str, Any] = {"machine": _machine(), "quick": quick, "scenarios": {}}
+    renderers = set()
+    for name in names or ALL:
+        if name == "planning":
+            results["planning"] = planning_cost(repeats=10 if quick else 50)
+            continue
+        scenario = SCENARIOS[name]
+        modes = {mode: run_mode(scenario, mode, quick) for mode in MODES}
+        renderers |= {m["renderer"] for m in modes.values()}
+        results["scenarios"][name] = {"description": scenario.description, "modes": modes}
+    if renderers:
+        results["machine"] += ", GL: " + ", ".join(sorted(renderers))
+    return results
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """A table per scenario: one row per mode, medians over camera steps."""
+    lines = [f"Machine: {results['machine']}", ""]
+    for name, sc in results["scenarios"].items():
+        lines += [
+            f"### {name}",
+            "",
+            sc["description"],
+            "",
+            "| mode | longest block median (ms) | max (ms) | first frame (ms) | "
+            "full resolution (s) | chunks read | timeouts |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for mode, r in sc["modes"].items():
+            lines.append(
+                f"| {mode} | {_f(r['longest_block_ms_median'])} | {_f(r['longest_block_ms_max'])} "
+                f"| {_f(r['first_frame_ms_median'])} | {_f(r['full_resolution_s_median'], 2)} "
+                f"| {r['chunks_read']} | {r['timeouts']} |"
+            )
+        lines.append("")
+    if "planning" in results:
+        p = results["planning"]
+        cells = " | ".join(f"{k}: {v:.2f} ms" for k, v in p["median_ms_by_levels"].items())
+        lines += [
+            "### planning",
+            "",
+            f"Median plan time by number of levels: {cells}; ratio {p['ratio_last_to_first']:.2f}.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def write(results: dict[str, Any], json_path: str | None, md_path: str | None) -> str:
+    """Write the requested files; return the markdown."""
+    md = markdown(results)
+    if json_path:
+        Path(json_path).write_text(json.dumps(results, indent=1))
+    if md_path:
+        Path(md_path).write_text(md + "\n")
+    return md
+
+
+def _f(value: float | None, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _machine() -> str:
+    import os
+
+    return f"{platform.machine()}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}"

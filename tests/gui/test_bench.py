@@ -2,9 +2,13 @@
 
 import json
 
+import pytest
+
 from napari_progressive.cli import main
 
 
+# napari-owned viewers need the plugin registry isolation that this fixture sets up
+@pytest.mark.usefixtures("make_napari_viewer")
 def test_bench_quick_writes_json_and_markdown(tmp_path, qtbot, capsys):
     out_json, out_md = tmp_path / "bench.json", tmp_path / "bench.md"
     code = main(

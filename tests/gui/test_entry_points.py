@@ -39,6 +39,8 @@ def test_widget_shows_stats_and_toggles_the_overlay(viewer, shot, qtbot):
     widget.close()
 
 
+# napari-owned viewers need the plugin registry isolation that this fixture sets up
+@pytest.mark.usefixtures("make_napari_viewer")
 def test_cli_screenshot_renders_and_exits(tmp_path, qtbot):
     out = tmp_path / "demo.png"
     code = main(

@@ -15,7 +15,7 @@ import numpy as np
 from napari.layers import Image
 from napari.layers._scalar_field._slice import _ScalarFieldSliceResponse
 from napari.layers.image.image import _ImageSlicingState
-from napari.utils.events import Event
+from napari.utils.events import Event, EventEmitter
 from superqt.utils import qthrottled
 
 from napari_progressive.core.executor import default_workers, shared_thread_pool
@@ -110,7 +110,10 @@ class ProgressiveImage(Image):
         self._debug_overlay = False
         self._last_view: ViewState | None = None
         super().__init__(LazyLevelArray(source, 0), multiscale=False, rgb=False, **kwargs)
-        self.events.add(debug_overlay=Event, progress=Event)
+        self.events.add(debug_overlay=Event)
+        # Loading progress gets its own emitter, outside ``layer.events``: the
+        # layer list re-emits every layer event as a row update and repaint.
+        self.loading = EventEmitter(source=self, type_name="loading")
         self.engine.on_tile = self._on_tile
         self._plan_throttled = qthrottled(self._plan_now, timeout=PLAN_INTERVAL_MS)
 
@@ -192,7 +195,7 @@ class ProgressiveImage(Image):
 
     def _plan_now(self, view: ViewState | None) -> None:
         self.engine.set_view(view)
-        self.events.progress()
+        self.loading()
 
     def view_state(
         self, lo: np.ndarray, hi: np.ndarray, data_per_px: float, canvas: tuple[int, int]
@@ -267,7 +270,7 @@ class ProgressiveImage(Image):
 
     def _on_results(self) -> None:
         self.engine.drain()
-        self.events.progress()
+        self.loading()
 
     def _on_tile(self, key: TileKey) -> None:
         if key.level != len(self.engine.levels) - 1:

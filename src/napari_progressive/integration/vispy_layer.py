@@ -14,8 +14,9 @@ from napari_progressive.render.tiled_visual import TiledImage
 if TYPE_CHECKING:
     from napari_progressive.integration.layer import ProgressiveImage
 
-#: How often a layer with pending uploads or geometry asks for a repaint (ms).
-REDRAW_INTERVAL_MS = 16
+#: How often a layer with pending uploads or geometry asks for a repaint (ms); tile
+#: arrivals between two repaints are shown together.
+REDRAW_INTERVAL_MS = 50
 
 
 class VispyProgressiveImageLayer(VispyBaseLayer["ProgressiveImage"]):
@@ -35,7 +36,7 @@ class VispyProgressiveImageLayer(VispyBaseLayer["ProgressiveImage"]):
             getattr(layer.events, name).connect(self._on_colour_change)
         layer.events.interpolation2d.connect(self._on_interpolation_change)
         layer.events.debug_overlay.connect(self._on_overlay_change)
-        layer.events.progress.connect(self._keep_drawing)
+        layer.loading.connect(self._keep_drawing)
         # vispy drops update requests made while a frame is being drawn, so a
         # tile that lands then, or uploads left for the next frame, could wait
         # for an unrelated repaint. While work is pending, ask Qt directly.
@@ -72,15 +73,19 @@ class VispyProgressiveImageLayer(VispyBaseLayer["ProgressiveImage"]):
             self.layer.clear_canvas_view()  # 3D: not drawn yet
             return
         w, h = canvas.size
-        to_visual = self.node.get_transform("canvas", "visual")
-        px = np.array(
-            [[0, 0, 0, 1], [w, 0, 0, 1], [0, h, 0, 1], [w, h, 0, 1], [1, 0, 0, 1], [0, 1, 0, 1]],
+        # The 2D visual-to-canvas map is affine: evaluate it forward at three
+        # points (cheap, float64) and invert the 2x2 instead of the chain.
+        to_canvas = self.node.get_transform("visual", "canvas")
+        ref = np.asarray(
+            to_canvas.map(np.array([[0, 0, 0, 1], [1, 0, 0, 1], [0, 1, 0, 1]], dtype=float)),
             dtype=float,
         )
-        pts = np.asarray(to_visual.map(px), dtype=float)
-        pts = pts[:, :2] / pts[:, 3:4]
-        corners = pts[:4, ::-1]  # visual (x, y) = data (cols, rows)
-        step = max(np.linalg.norm(pts[4] - pts[0]), np.linalg.norm(pts[5] - pts[0]))
+        ref = ref[:, :2] / ref[:, 3:4]
+        a = np.stack([ref[1] - ref[0], ref[2] - ref[0]], axis=1)  # canvas px per visual unit
+        inv = np.linalg.inv(a)
+        px = np.array([[0, 0], [w, 0], [0, h], [w, h]], dtype=float)
+        corners = ((px - ref[0]) @ inv.T)[:, ::-1]  # visual (x, y) = data (cols, rows)
+        step = max(np.hypot(*inv[:, 0]), np.hypot(*inv[:, 1]))  # visual units per px
         data_per_px = float(step) / float(getattr(canvas, "pixel_scale", 1.0) or 1.0)
         self.layer.set_canvas_view(
             corners.min(axis=0), corners.max(axis=0), data_per_px, (int(h), int(w))

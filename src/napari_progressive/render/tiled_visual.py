@@ -114,7 +114,7 @@ class TiledImageVisual(Visual):
         fmt: TextureFormat,
         gpu_budget_bytes: int,
         max_texture_size: int = 8192,
-        upload_bytes_per_frame: int = 8 * 2**20,
+        upload_bytes_per_frame: int = 2 * 2**20,
     ) -> None:
         self._local_transform = MatrixTransform()
         super().__init__(vcode=_VERTEX, fcode=_FRAGMENT)
@@ -167,7 +167,6 @@ class TiledImageVisual(Visual):
         if key in self._pool or self._plan is None or key not in self._plan.keys:
             return
         self._staged[key] = tile
-        self.update()
 
     def set_colour(self, clim: tuple[float, float], gamma: float, lut: np.ndarray) -> None:
         """Contrast limits (data units), gamma and a (256, 4) RGBA colour table."""

@@ -178,16 +178,23 @@ class ProgressiveImage(Image):
         pixel; ``canvas`` the canvas size (height, width).
         """
         view = self.view_state(lo, hi, data_per_px, canvas)
+        if view is None:
+            self.clear_canvas_view()
+            return
         if view == self._last_view:
             return  # redraws of an unchanged view must not keep the throttle busy
         self._last_view = view
-        if view is None or self.engine.plan is None:
-            self._plan_now(view)  # first view or leaving 2D: at once
+        if self.engine.plan is None:
+            self._plan_now(view)  # first view: at once
         else:
             self._plan_throttled(view)
 
     def clear_canvas_view(self) -> None:
-        """The canvas shows no 2D view of this layer (e.g. a 3D camera)."""
+        """The canvas shows no 2D view of this layer (3D camera, hidden layer).
+
+        A plan still waiting in the throttle is dropped with it, so a late
+        2D plan cannot come back after the view has gone.
+        """
         if self._last_view is not None or self.engine.plan is not None:
             self._last_view = None
             self._plan_throttled.cancel()

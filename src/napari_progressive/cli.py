@@ -85,6 +85,7 @@ def _demo(args: argparse.Namespace) -> int:
     from napari_progressive import add_progressive_image, set_debug_overlay, wait_until_idle
     from napari_progressive.datasets import mandelbrot
     from napari_progressive.integration.plugin import mandelbrot_display
+    from napari_progressive.integration.window import resize_canvas
 
     viewer = napari.Viewer(title="napari-progressive: Mandelbrot", show=True)
     _dock_widget(viewer)
@@ -101,7 +102,7 @@ def _demo(args: argparse.Namespace) -> int:
     if args.screenshot is None:
         napari.run()
         return 0
-    _resize_canvas(viewer, *args.size)
+    resize_canvas(viewer, *args.size)
     idle = wait_until_idle(viewer, timeout=args.timeout)
     if args.full_window:
         _refresh_widgets(viewer)
@@ -140,21 +141,6 @@ def _refresh_widgets(viewer: object) -> None:
     for widget in viewer.window._qt_window.findChildren(ProgressiveWidget):  # type: ignore[attr-defined]
         widget._refresh()
     QApplication.processEvents()
-
-
-def _resize_canvas(viewer: object, width: int, height: int) -> None:
-    from qtpy.QtWidgets import QApplication
-
-    window = viewer.window  # type: ignore[attr-defined]
-    canvas = window._qt_viewer.canvas
-    qt_window = window._qt_window
-    for _ in range(5):  # grow the window until the canvas has the asked size
-        h, w = canvas.size
-        if (h, w) == (height, width):
-            return
-        qt_window.resize(qt_window.width() + width - w, qt_window.height() + height - h)
-        for _ in range(5):
-            QApplication.processEvents()
 
 
 if __name__ == "__main__":

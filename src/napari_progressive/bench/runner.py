@@ -56,10 +56,10 @@ def _walk(
     from qtpy.QtWidgets import QApplication
 
     import napari_progressive as npg
-    from napari_progressive.cli import _resize_canvas
     from napari_progressive.integration.lazy_array import LazyLevelArray
+    from napari_progressive.integration.window import resize_canvas
 
-    _resize_canvas(viewer, *((640, 480) if quick else (1280, 800)))
+    resize_canvas(viewer, *((640, 480) if quick else (1280, 800)))
     if mode == "progressive":
         layer: Any = npg.add_progressive_image(viewer, source, **scenario.layer_kwargs)
     else:

@@ -22,8 +22,8 @@ class FaultInjectingSource:
     ``error_rate`` and ``corrupt_rate`` are probabilities per read, drawn from
     a generator seeded with ``seed`` and the chunk's key, so the same chunk
     always behaves the same. A corrupt chunk is returned truncated, which the
-    engine reports as a failed tile. ``reads`` counts calls per thread-safe
-    counter for benchmarks.
+    engine reports as a failed tile. ``reads`` counts every call (thread-safe),
+    for benchmarks.
     """
 
     def __init__(

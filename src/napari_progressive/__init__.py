@@ -10,7 +10,11 @@ __all__ = [
     "MultiscaleSource",
     "ProgressiveImage",
     "add_progressive_image",
+    "add_progressive_layers",
     "datasets",
+    "open_layers",
+    "open_source",
+    "read_rois",
     "set_debug_overlay",
     "stats",
     "wait_until_idle",
@@ -20,15 +24,22 @@ if TYPE_CHECKING:
     from napari_progressive import datasets
     from napari_progressive.integration.api import (
         add_progressive_image,
+        add_progressive_layers,
         set_debug_overlay,
         stats,
         wait_until_idle,
     )
     from napari_progressive.integration.layer import ProgressiveImage
+    from napari_progressive.sources.open import open_layers, open_source
     from napari_progressive.sources.protocol import MultiscaleSource
+    from napari_progressive.sources.rois import read_rois
 
 _LAZY = {
     "add_progressive_image": "napari_progressive.integration.api",
+    "add_progressive_layers": "napari_progressive.integration.api",
+    "open_source": "napari_progressive.sources.open",
+    "open_layers": "napari_progressive.sources.open",
+    "read_rois": "napari_progressive.sources.rois",
     "wait_until_idle": "napari_progressive.integration.api",
     "stats": "napari_progressive.integration.api",
     "set_debug_overlay": "napari_progressive.integration.api",

@@ -1,10 +1,10 @@
-"""Command line: ``napari-progressive demo mandelbrot [--screenshot FILE ...]``."""
+"""Command line: ``napari-progressive demo | view URI | info URI | bench``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -21,6 +21,24 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("dataset", choices=["mandelbrot"])
     demo.add_argument("--levels", type=int, default=18, help="pyramid levels (default 18)")
     demo.add_argument("--tile", type=int, default=512, help="tile size in px (default 512)")
+    _add_view_options(demo)
+    view = sub.add_parser("view", help="open a path or URL progressively in napari")
+    view.add_argument("uri", help="zarr/OME-Zarr path or URL, precomputed://URL, tensorstore JSON")
+    view.add_argument("--read-timeout", type=float, default=60.0, help="seconds per chunk read")
+    _add_view_options(view)
+    info = sub.add_parser("info", help="print levels, chunks, codecs, sizes and ROI tables")
+    info.add_argument("uri", help="zarr/OME-Zarr path or URL, precomputed://URL, tensorstore JSON")
+    bench = sub.add_parser(
+        "bench", help="napari's multiscale vs progressive layers, same data and camera path"
+    )
+    bench.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
+    bench.add_argument("--quick", action="store_true", help="short paths, small canvas")
+    bench.add_argument("--json", metavar="FILE", help="write all results as JSON")
+    bench.add_argument("--markdown", metavar="FILE", help="write the tables as markdown")
+    return parser
+
+
+def _add_view_options(demo: argparse.ArgumentParser) -> None:
     demo.add_argument(
         "--screenshot", metavar="FILE", help="render, wait until idle, save the canvas, exit"
     )
@@ -59,14 +77,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=120.0,
         help="seconds to wait for full resolution before a screenshot",
     )
-    bench = sub.add_parser(
-        "bench", help="napari's multiscale vs progressive layers, same data and camera path"
-    )
-    bench.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
-    bench.add_argument("--quick", action="store_true", help="short paths, small canvas")
-    bench.add_argument("--json", metavar="FILE", help="write all results as JSON")
-    bench.add_argument("--markdown", metavar="FILE", help="write the tables as markdown")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "view":
+        return _view(args)
+    if args.command == "info":
+        return _info(args)
     if args.command == "bench":
         return _bench(args)
     return 2  # pragma: no cover - argparse rejects other commands
@@ -82,23 +96,53 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _demo(args: argparse.Namespace) -> int:
     import napari
 
-    from napari_progressive import add_progressive_image, set_debug_overlay, wait_until_idle
+    from napari_progressive import add_progressive_image
     from napari_progressive.datasets import mandelbrot
-    from napari_progressive.integration.plugin import mandelbrot_display
-    from napari_progressive.integration.window import resize_canvas
+    from napari_progressive.sources.mandelbrot import mandelbrot_display
 
     viewer = napari.Viewer(title="napari-progressive: Mandelbrot", show=True)
     _dock_widget(viewer)
     source = mandelbrot(levels=args.levels, tile=args.tile)
-    layer = add_progressive_image(viewer, source, **mandelbrot_display(args.levels))
+    add_progressive_image(viewer, source, **mandelbrot_display(args.levels))
     if args.center_complex is not None:
         row, col = source.data_coord_of(complex(*args.center_complex))
-        viewer.scene.camera.center = (row, col)
-    elif args.center is not None:
+        args.center = (row, col)
+    return _show(viewer, args)
+
+
+def _view(args: argparse.Namespace) -> int:
+    import napari
+
+    from napari_progressive import add_progressive_layers
+    from napari_progressive.core.errors import ProgressiveError
+
+    viewer = napari.Viewer(title=f"napari-progressive: {args.uri}", show=True)
+    _dock_widget(viewer)
+    try:
+        add_progressive_layers(viewer, args.uri, timeout=args.read_timeout)
+    except ProgressiveError as e:
+        print(f"napari-progressive: {e}", file=sys.stderr)
+        viewer.close()
+        return 2
+    if args.center_complex is not None:
+        print("--center-complex applies to the Mandelbrot demo only", file=sys.stderr)
+    return _show(viewer, args)
+
+
+def _show(viewer: Any, args: argparse.Namespace) -> int:
+    """Apply camera and overlay options; run napari, or save a screenshot and exit."""
+    import napari
+
+    from napari_progressive import set_debug_overlay, wait_until_idle
+    from napari_progressive.integration.api import progressive_layers
+    from napari_progressive.integration.window import resize_canvas
+
+    if args.center is not None:
         viewer.scene.camera.center = tuple(args.center)
     if args.zoom is not None:
         viewer.scene.camera.zoom = args.zoom
-    set_debug_overlay(layer, args.overlay)
+    for layer in progressive_layers(viewer):
+        set_debug_overlay(layer, args.overlay)
     if args.screenshot is None:
         napari.run()
         return 0
@@ -110,6 +154,19 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"saved {args.screenshot} ({'complete' if idle else 'timed out, partial'})")
     viewer.close()
     return 0 if idle else 1
+
+
+def _info(args: argparse.Namespace) -> int:
+    from napari_progressive.core.errors import ProgressiveError
+    from napari_progressive.sources.describe import describe
+    from napari_progressive.sources.open import open_layers
+
+    try:
+        print(describe(open_layers(args.uri), args.uri))
+    except ProgressiveError as e:
+        print(f"napari-progressive: {e}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _bench(args: argparse.Namespace) -> int:

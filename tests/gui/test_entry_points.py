@@ -5,8 +5,8 @@ import pytest
 import napari_progressive as npg
 from napari_progressive.cli import main
 from napari_progressive.integration.layer import ProgressiveImage
-from napari_progressive.integration.plugin import parse_mandelbrot_uri
 from napari_progressive.integration.widget import ProgressiveWidget
+from napari_progressive.sources.mandelbrot import parse_mandelbrot_uri
 
 
 def test_sample_data_opens_a_progressive_mandelbrot(viewer, shot):

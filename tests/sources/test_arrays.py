@@ -7,8 +7,8 @@ from napari_progressive.core.errors import ChunkReadError, SourceError
 from napari_progressive.core.geometry import level_mappings
 from napari_progressive.integration.lazy_array import LazyLevelArray
 from napari_progressive.sources.arrays import ArrayPyramidSource
+from napari_progressive.sources.open import open_source as as_source
 from napari_progressive.sources.protocol import MultiscaleSource
-from napari_progressive.sources.resolve import as_source
 
 RNG = np.random.default_rng(0)
 LEVEL0 = RNG.integers(0, 60000, (300, 200), dtype=np.uint16)
@@ -79,7 +79,7 @@ def test_bad_inputs_get_clear_errors():
         ArrayPyramidSource([])
     with pytest.raises(SourceError, match="fine to coarse"):
         ArrayPyramidSource([LEVELS[1], LEVELS[0]])
-    with pytest.raises(SourceError, match="cannot display dict"):
+    with pytest.raises(SourceError, match="cannot open dict"):
         as_source({"not": "an array"})
 
 

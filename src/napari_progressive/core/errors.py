@@ -19,3 +19,21 @@ class ChunkReadError(ProgressiveError, OSError):
 
 class SourceError(ProgressiveError, ValueError):
     """Input that cannot be opened as a multiscale source."""
+
+
+class MetadataError(SourceError):
+    """Metadata that is missing or breaks its format's rules.
+
+    ``where`` names the file (or URL) and ``field`` the offending entry, so
+    the message says what to fix and where.
+    """
+
+    def __init__(self, where: str, field: str, reason: str) -> None:
+        super().__init__(f"{where}: {field}: {reason}" if field else f"{where}: {reason}")
+        self.where = where
+        self.field = field
+        self.reason = reason
+
+
+class DecodeError(ProgressiveError, ValueError):
+    """Chunk bytes that fail validation before, or during, decoding."""

@@ -116,6 +116,22 @@ def block_pyramid(
     return tuple(levels)
 
 
+def implied_transforms(
+    shapes: Sequence[Sequence[int]],
+) -> list[tuple[tuple[float, ...], tuple[float, ...]]]:
+    """``(scale, translate)`` per level when only the shapes are known.
+
+    Each level's factor is the ratio of level-0 size to its size per axis,
+    aligned as a block average (offset ``(f - 1) / 2``).
+    """
+    shape0 = np.asarray(shapes[0], dtype=float)
+    out = []
+    for shape in shapes:
+        factor = shape0 / np.asarray(shape, dtype=float)
+        out.append((tuple(float(f) for f in factor), tuple(float(t) for t in (factor - 1) / 2)))
+    return out
+
+
 @dataclass(frozen=True)
 class LevelMapping:
     """Where a level sits in level-0 data coordinates (see module docstring)."""

@@ -6,10 +6,12 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from napari_progressive.integration.layer import ProgressiveImage
+from napari_progressive.integration.layer_factory import open_as_layers
 from napari_progressive.integration.registration import register_vispy_layers
 
 if TYPE_CHECKING:
     import napari
+    from napari.layers import Layer
 
 
 def add_progressive_image(
@@ -23,6 +25,19 @@ def add_progressive_image(
     layer = ProgressiveImage(data, **layer_kwargs)
     viewer.add_layer(layer)
     return layer
+
+
+def add_progressive_layers(viewer: napari.Viewer, uri_or_data: Any, **options: Any) -> list[Layer]:
+    """Add every layer of a dataset (``open_layers``) and its ROI tables as a Shapes layer.
+
+    OME-Zarr channels become one layer each, with the file's colours and
+    windows; label images are added over them.
+    """
+    register_vispy_layers()
+    layers = open_as_layers(uri_or_data, **options)
+    for layer in layers:
+        viewer.add_layer(layer)
+    return layers
 
 
 def progressive_layers(viewer: napari.Viewer) -> list[ProgressiveImage]:

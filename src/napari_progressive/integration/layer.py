@@ -25,7 +25,7 @@ from napari_progressive.integration.engine import LayerEngine
 from napari_progressive.integration.lazy_array import LazyLevelArray
 from napari_progressive.integration.main_thread import MainThreadWaker
 from napari_progressive.integration.shared import shared_host_cache
-from napari_progressive.sources.resolve import as_source
+from napari_progressive.sources.open import open_source
 
 if TYPE_CHECKING:
     from napari.components import Dims
@@ -90,7 +90,7 @@ class ProgressiveImage(Image):
         lod_bias: float = 0.0,
         **kwargs: Any,
     ) -> None:
-        source = as_source(data)
+        source = open_source(data)
         level0 = source.levels[0]
         self.gpu_budget_bytes = int(gpu_budget_bytes)
         self._waker = MainThreadWaker(self._on_results)

@@ -2,55 +2,43 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
-from napari_progressive.core.errors import SourceError
-from napari_progressive.datasets import mandelbrot
-from napari_progressive.integration.api import register_vispy_layers
-from napari_progressive.integration.layer import ProgressiveImage
+from napari_progressive.core.errors import ProgressiveError
+from napari_progressive.integration.layer_factory import open_as_layers
+from napari_progressive.integration.registration import register_vispy_layers
+from napari_progressive.sources.open import Target
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-SCHEME = "mandelbrot://"
-
-
-def parse_mandelbrot_uri(uri: str) -> dict[str, int]:
-    """Options of ``mandelbrot://levels=18,tile=512`` (all optional)."""
-    if not uri.startswith(SCHEME):
-        raise SourceError(f"not a mandelbrot URI: {uri!r}")
-    options: dict[str, int] = {}
-    for part in filter(None, uri[len(SCHEME) :].split(",")):
-        name, _, value = part.partition("=")
-        if name not in ("levels", "tile", "max_iter") or not value.isdigit():
-            raise SourceError(f"{uri!r}: expected levels=N, tile=N or max_iter=N, got {part!r}")
-        options[name] = int(value)
-    return options
+#: Inputs claimed by their scheme alone; anything else is probed for metadata.
+CLAIMED_SCHEMES = ("mandelbrot://", "precomputed://")
 
 
 def get_reader(path: str | list[str]) -> Callable[[Any], list[Any]] | None:
-    """npe2 reader hook: a reader function for paths this plugin opens."""
+    """npe2 reader hook: a reader for URIs and folders this plugin opens.
+
+    A path is ours when it has zarr or precomputed metadata; a folder whose
+    metadata is broken is still ours, so File > Open reports what is wrong
+    instead of "no reader".
+    """
     p = path[0] if isinstance(path, list) else path
-    if not isinstance(p, str) or not p.startswith(SCHEME):
+    if not isinstance(p, (str, os.PathLike)):
         return None
-    return _read
+    text = os.fspath(p)
+    if text.startswith(CLAIMED_SCHEMES):
+        return _read
+    target = Target(text)
+    try:
+        found = target.node is not None or target.info is not None
+    except ProgressiveError:
+        return _read if text.rstrip("/").endswith(".zarr") else None
+    return _read if found else None
 
 
 def _read(path: str | list[str]) -> list[Any]:
     paths = path if isinstance(path, list) else [path]
     register_vispy_layers()
-    return [mandelbrot_layer(**parse_mandelbrot_uri(p)) for p in paths]
-
-
-def mandelbrot_display(levels: int) -> dict[str, Any]:
-    """Layer keywords of the Mandelbrot demo."""
-    return {
-        "name": f"Mandelbrot ({levels} levels)",
-        "colormap": "twilight_shifted",
-        "contrast_limits": (0, 255),
-    }
-
-
-def mandelbrot_layer(levels: int = 18, tile: int = 512, max_iter: int = 500) -> ProgressiveImage:
-    """The Mandelbrot demo layer."""
-    return ProgressiveImage(mandelbrot(levels, tile, max_iter), **mandelbrot_display(levels))
+    return [layer for p in paths for layer in open_as_layers(os.fspath(p))]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from napari_progressive.core.errors import ChunkReadError, SourceError
-from napari_progressive.core.geometry import Level, validate_levels
+from napari_progressive.core.geometry import Level, implied_transforms, validate_levels
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -47,14 +47,14 @@ class ArrayPyramidSource:
             raise SourceError("a pyramid needs at least one array")
         self._arrays = list(arrays)
         self._name = name
-        shape0 = np.asarray(arrays[0].shape, dtype=float)
-        levels = []
         for i, arr in enumerate(self._arrays):
             if not hasattr(arr, "shape") or not hasattr(arr, "dtype"):
                 raise SourceError(f"level {i} is not an array: {type(arr).__name__}")
-            factor = shape0 / np.asarray(arr.shape, dtype=float)
-            scale = tuple(scales[i]) if scales else tuple(factor)
-            translate = tuple(translates[i]) if translates else tuple((factor - 1) / 2)
+        implied = implied_transforms([arr.shape for arr in self._arrays])
+        levels = []
+        for i, arr in enumerate(self._arrays):
+            scale = tuple(scales[i]) if scales else implied[i][0]
+            translate = tuple(translates[i]) if translates else implied[i][1]
             levels.append(
                 Level(
                     shape=tuple(int(s) for s in arr.shape),

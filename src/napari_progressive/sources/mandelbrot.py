@@ -9,10 +9,12 @@ wrapped so that structure stays visible at any depth.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit
 
+from napari_progressive.core.errors import SourceError
 from napari_progressive.core.geometry import Level, block_pyramid
 
 #: Region of the complex plane shown at full extent: real, imaginary origin and size.
@@ -101,3 +103,28 @@ class MandelbrotSource:
             self.max_iter,
         )
         return out
+
+
+MANDELBROT_SCHEME = "mandelbrot://"
+
+
+def parse_mandelbrot_uri(uri: str) -> dict[str, int]:
+    """Options of ``mandelbrot://levels=18,tile=512`` (all optional)."""
+    if not uri.startswith(MANDELBROT_SCHEME):
+        raise SourceError(f"not a mandelbrot URI: {uri!r}")
+    options: dict[str, int] = {}
+    for part in filter(None, uri[len(MANDELBROT_SCHEME) :].split(",")):
+        name, _, value = part.partition("=")
+        if name not in ("levels", "tile", "max_iter") or not value.isdigit():
+            raise SourceError(f"{uri!r}: expected levels=N, tile=N or max_iter=N, got {part!r}")
+        options[name] = int(value)
+    return options
+
+
+def mandelbrot_display(levels: int) -> dict[str, Any]:
+    """Display defaults of the Mandelbrot demo (layer name, colormap, contrast)."""
+    return {
+        "name": f"Mandelbrot ({levels} levels)",
+        "colormap": "twilight_shifted",
+        "contrast_limits": (0, 255),
+    }

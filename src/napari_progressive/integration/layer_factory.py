@@ -1,0 +1,95 @@
+"""Turn opened layer specs into napari layers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from napari.layers import Shapes
+from napari.utils.colormaps import Colormap
+
+from napari_progressive.integration.layer import ProgressiveImage
+from napari_progressive.sources.label_colors import PALETTE_SIZE, LabelColorSource
+from napari_progressive.sources.open import open_layers
+from napari_progressive.sources.rois import read_rois
+
+#: URI schemes that never hold ROI tables.
+NOT_OME_SCHEMES = ("mandelbrot://", "precomputed://")
+
+if TYPE_CHECKING:
+    from napari.layers import Layer
+
+    from napari_progressive.sources.layer_spec import LayerSpec
+
+
+def layer_from_spec(spec: LayerSpec, **overrides: Any) -> ProgressiveImage:
+    """A progressive layer for one spec; ``overrides`` win over the spec's defaults."""
+    kwargs = _display_kwargs(spec.display)
+    kwargs["name"] = spec.name or spec.source.name
+    source = spec.source
+    if spec.kind == "labels":
+        label_source = LabelColorSource(source, spec.display.get("label_colors"))
+        source = label_source
+        kwargs.update(
+            colormap=Colormap(
+                label_source.palette(),
+                controls=np.linspace(0.0, 1.0, PALETTE_SIZE + 1),
+                interpolation="zero",
+                name=f"labels:{kwargs['name']}",
+            ),
+            contrast_limits=(0, PALETTE_SIZE - 1),
+            interpolation2d="nearest",
+            opacity=0.7,
+        )
+    kwargs.update(overrides)
+    return ProgressiveImage(source, **kwargs)
+
+
+def _display_kwargs(display: dict[str, Any]) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    for key in ("contrast_limits", "visible", "blending", "axis_labels", "colormap"):
+        if key in display:
+            kwargs[key] = display[key]
+    units = display.get("units")
+    if units and any(units):
+        kwargs["units"] = tuple(u or "pixel" for u in units)
+    if "color" in display:
+        rgb = [int(display["color"][i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        kwargs["colormap"] = Colormap([[0, 0, 0, 1], [*rgb, 1]], name=display["color"])
+    return kwargs
+
+
+def rois_layer(uri: str, scale: tuple[float, ...]) -> Shapes | None:
+    """A 2D Shapes layer with every ROI of an OME-Zarr image (None when there are none).
+
+    It has no z: napari shows it on every plane.
+    """
+    tables = read_rois(uri)
+    boxes = [roi for rois in tables.values() for roi in rois]
+    if not boxes:
+        return None
+    rects = []
+    for roi in boxes:
+        (_, y0, x0), (_, h, w) = roi.start, roi.size
+        rects.append(np.array([[y0, x0], [y0, x0 + w], [y0 + h, x0 + w], [y0 + h, x0]]))
+    return Shapes(
+        rects,
+        shape_type="rectangle",
+        edge_color="yellow",
+        face_color="transparent",
+        edge_width=max(scale[-2:]) * 2,
+        name="ROIs",
+        features={"table": [r.table for r in boxes], "roi": [r.name for r in boxes]},
+        text={"string": "{roi}", "color": "yellow"},
+    )
+
+
+def open_as_layers(uri_or_data: Any, **options: Any) -> list[Layer]:
+    """Progressive layers of a dataset, plus its ROI tables as a Shapes layer."""
+    specs = open_layers(uri_or_data, **options)
+    layers: list[Layer] = [layer_from_spec(spec) for spec in specs]
+    if isinstance(uri_or_data, str) and not uri_or_data.startswith(NOT_OME_SCHEMES):
+        roi_layer = rois_layer(uri_or_data, specs[0].source.levels[0].scale)
+        if roi_layer is not None:
+            layers.append(roi_layer)
+    return layers

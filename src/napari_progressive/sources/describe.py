@@ -1,0 +1,59 @@
+"""A plain-text summary of a dataset, for ``napari-progressive info``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from napari_progressive.sources.rois import read_rois
+
+if TYPE_CHECKING:
+    from napari_progressive.sources.layer_spec import LayerSpec
+
+
+def _codecs(store: Any) -> str:
+    """The codecs a tensorstore's metadata names (empty when it has none)."""
+    try:
+        spec = store.spec(minimal_spec=True).to_json()
+    except Exception:
+        return ""
+    meta = spec.get("metadata") or spec.get("scale_metadata") or {}
+    if "codecs" in meta:
+        return ", ".join(c.get("name", "?") for c in meta["codecs"])
+    if "compressor" in meta:
+        return str((meta["compressor"] or {}).get("id", "none"))
+    if "encoding" in meta:
+        return str(meta["encoding"])
+    return spec.get("driver", "")
+
+
+def _size(nbytes: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if nbytes < 1024 or unit == "PiB":
+            return f"{nbytes:.1f} {unit}" if unit != "B" else f"{int(nbytes)} B"
+        nbytes /= 1024
+    return ""  # pragma: no cover
+
+
+def describe(specs: list[LayerSpec], uri: str | None = None) -> str:
+    """Layers, levels (shape, tile, dtype, scale, translate, codecs, size) and ROI tables."""
+    lines = []
+    for spec in specs:
+        src = spec.source
+        labels = spec.display.get("axis_labels")
+        lines.append(f"{spec.kind} layer {spec.name!r}" + (f"  axes {labels}" if labels else ""))
+        stores = getattr(src, "stores", None)
+        for i, lv in enumerate(src.levels):
+            nbytes = float(np.prod(lv.shape, dtype=float)) * lv.dtype.itemsize
+            codecs = _codecs(stores[i]) if stores is not None else ""
+            lines.append(
+                f"  level {i}: shape {lv.shape} tile {lv.chunks} {lv.dtype} "
+                f"scale {tuple(round(s, 6) for s in lv.scale)} "
+                f"translate {tuple(round(t, 6) for t in lv.translate)} "
+                f"{_size(nbytes)}" + (f" codecs {codecs}" if codecs else "")
+            )
+    if uri is not None and not uri.startswith(("mandelbrot://", "precomputed://")):
+        for table, rois in read_rois(uri).items():
+            lines.append(f"ROI table {table!r}: {len(rois)} ROIs")
+    return "\n".join(lines)

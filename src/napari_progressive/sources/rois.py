@@ -1,0 +1,83 @@
+"""ROI tables stored with an OME-Zarr image (AnnData tables, as fractal writes them).
+
+A table lists one ROI per row with ``x/y/z_micrometer`` (corner) and
+``len_x/y/z_micrometer`` (extent) columns, in the image's world units
+(micrometers). Tables are listed in ``<image>/tables`` and read with
+anndata, which understands every AnnData encoding on disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from napari_progressive.core.errors import MetadataError, SourceError
+from napari_progressive.sources.location import Location
+from napari_progressive.sources.zarr_group import read_node
+
+AXES = ("z", "y", "x")
+
+
+@dataclass(frozen=True)
+class Roi:
+    """One box in world coordinates, axes ``(z, y, x)`` (z 0 and 1 when absent)."""
+
+    table: str
+    name: str
+    start: tuple[float, float, float]
+    size: tuple[float, float, float]
+
+
+def table_names(image: Location) -> tuple[str, ...]:
+    """Names listed in ``<image>/tables`` (empty when there is none)."""
+    node = read_node(image.child("tables"))
+    if node is None:
+        return ()
+    names = node.attributes.get("tables", ())
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise MetadataError(node.where, "tables", "expected a list of table names")
+    return tuple(names)
+
+
+def read_rois(image: Location | str) -> dict[str, tuple[Roi, ...]]:
+    """Every ROI table of an image, by table name (tables without ROI columns are left out)."""
+    loc = image if isinstance(image, Location) else Location.parse(image)
+    out = {}
+    for name in table_names(loc):
+        table = _read_table(loc.child("tables").child(name))
+        columns = list(table.var_names)
+        if not all(f"{a}_micrometer" in columns and f"len_{a}_micrometer" in columns for a in "xy"):
+            continue
+        x = np.asarray(table.X, dtype=float)
+
+        def col(
+            label: str, default: float, x: np.ndarray = x, columns: list = columns
+        ) -> np.ndarray:
+            return x[:, columns.index(label)] if label in columns else np.full(len(x), default)
+
+        starts = np.stack([col(f"{a}_micrometer", 0.0) for a in AXES], axis=1)
+        sizes = np.stack([col(f"len_{a}_micrometer", 1.0) for a in AXES], axis=1)
+        out[name] = tuple(
+            Roi(name, str(obs), (s[0], s[1], s[2]), (n[0], n[1], n[2]))
+            for obs, s, n in zip(table.obs_names, starts.tolist(), sizes.tolist(), strict=True)
+        )
+    return out
+
+
+def _column(x: np.ndarray, columns: list[str], label: str, default: float) -> np.ndarray:
+    return x[:, columns.index(label)] if label in columns else np.full(len(x), default)
+
+
+def _read_table(loc: Location) -> Any:
+    try:
+        import anndata
+        import zarr
+    except ImportError as e:  # pragma: no cover - part of the [all] extra
+        raise SourceError("reading ROI tables needs anndata: pip install anndata") from e
+    store = loc.local_path if loc.is_local else loc.url
+    try:
+        return anndata.read_zarr(zarr.open_group(store, mode="r"))
+    except Exception as e:
+        raise SourceError(f"{loc.display}: cannot read the table ({e})") from e

@@ -1,0 +1,125 @@
+"""A pyramid of tensorstore arrays (zarr v2/v3, n5, Neuroglancer precomputed)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import tensorstore as ts
+
+from napari_progressive.core.errors import ChunkReadError, SourceError
+from napari_progressive.core.geometry import Level, implied_transforms, validate_levels
+from napari_progressive.sources.tiling import tile_shape
+from napari_progressive.sources.ts_context import shared_context
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+#: Seconds one chunk read may take before its tile is marked failed.
+DEFAULT_READ_TIMEOUT = 60.0
+
+
+def native_chunks(store: ts.TensorStore) -> tuple[int | None, ...]:
+    """The store's read chunk shape (None on axes it does not state)."""
+    try:
+        shape = store.chunk_layout.read_chunk.shape
+    except Exception:
+        shape = None
+    if shape is None:
+        return (None,) * store.rank
+    return tuple(int(c) if c else None for c in shape)
+
+
+def open_store(spec: dict[str, Any] | str, where: str) -> ts.TensorStore:
+    """Open a read-only tensorstore from a spec, with the shared context."""
+    if isinstance(spec, str):
+        try:
+            spec = json.loads(spec)
+        except json.JSONDecodeError as e:
+            raise SourceError(f"{where}: not a tensorstore JSON spec ({e})") from e
+    if not isinstance(spec, dict):
+        raise SourceError(f"{where}: a tensorstore spec is a JSON object")
+    try:
+        return ts.open(spec, read=True, context=shared_context()).result(timeout=60)
+    except TimeoutError as e:
+        raise SourceError(f"{where}: no answer within 60 s") from e
+    except Exception as e:
+        raise SourceError(f"{where}: cannot open ({e})") from e
+
+
+class TensorStoreSource:
+    """Levels given as tensorstore arrays, finest first.
+
+    Each store is moved to a zero origin (its offset goes into ``translate``
+    only when ``translates`` is not given). Without ``scales`` the factors
+    follow from the shapes. Tiles follow ``sources.tiling.tile_shape``.
+    ``timeout`` bounds every chunk read; a read that fails, times out or
+    cannot be decoded raises ``ChunkReadError``, and missing chunks read as
+    the store's fill value.
+    """
+
+    def __init__(
+        self,
+        stores: Sequence[ts.TensorStore],
+        *,
+        name: str,
+        scales: Sequence[Sequence[float]] | None = None,
+        translates: Sequence[Sequence[float]] | None = None,
+        tiles: Sequence[Sequence[int]] | None = None,
+        timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> None:
+        if not stores:
+            raise SourceError(f"{name}: a pyramid needs at least one array")
+        self._name = name
+        self._timeout = float(timeout)
+        self._stores = [s.translate_to[0] for s in stores]
+        implied = implied_transforms([s.shape for s in self._stores])
+        levels = []
+        for i, store in enumerate(self._stores):
+            shape = tuple(int(n) for n in store.shape)
+            levels.append(
+                Level(
+                    shape=shape,
+                    chunks=tuple(tiles[i]) if tiles else tile_shape(native_chunks(store), shape),
+                    dtype=np.dtype(store.dtype.numpy_dtype),
+                    scale=tuple(float(v) for v in (scales[i] if scales else implied[i][0])),
+                    translate=tuple(
+                        float(v) for v in (translates[i] if translates else implied[i][1])
+                    ),
+                )
+            )
+        try:
+            validate_levels(levels)
+        except ValueError as e:
+            raise SourceError(f"{name}: {e}") from e
+        self._levels = tuple(levels)
+
+    @property
+    def name(self) -> str:
+        """Short human-readable identity."""
+        return self._name
+
+    @property
+    def levels(self) -> tuple[Level, ...]:
+        """Levels from finest to coarsest."""
+        return self._levels
+
+    @property
+    def stores(self) -> tuple[ts.TensorStore, ...]:
+        """The zero-origin stores, finest first."""
+        return tuple(self._stores)
+
+    def read_chunk(self, level: int, index: tuple[int, ...]) -> np.ndarray:
+        """Read one tile, waiting at most the read timeout."""
+        region = self._levels[level].chunk_slices(index)
+        future = self._stores[level][region].read()
+        try:
+            return np.asarray(future.result(timeout=self._timeout))
+        except TimeoutError as e:
+            future.cancel()
+            raise ChunkReadError(
+                self._name, level, index, f"no answer within {self._timeout:g} s"
+            ) from e
+        except Exception as e:
+            raise ChunkReadError(self._name, level, index, f"{type(e).__name__}: {e}") from e

@@ -1,0 +1,76 @@
+"""Real formats through napari: File > Open (the npe2 reader), ``view`` and ``info``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from napari.layers import Shapes
+
+import napari_progressive as npg
+from napari_progressive.cli import main
+from napari_progressive.integration.layer import ProgressiveImage
+from napari_progressive.integration.plugin import get_reader
+from tests import datasets as ds
+
+
+@pytest.fixture
+def omezarr(tmp_path):
+    path = tmp_path / "cells.zarr"
+    image = ds.smooth_image((2, 300, 400))
+    labels = ds.segmentation((300, 400), dtype=np.uint32)
+    ds.write_omezarr(path, image, "0.4", "cyx", (1, 64, 64), labels=labels, rois=True)
+    return path
+
+
+def test_file_open_gives_channels_labels_and_rois(viewer, shot, omezarr):
+    assert get_reader(str(omezarr)) is not None
+    layers = viewer.open(str(omezarr), plugin="napari-progressive")
+    images = [lyr for lyr in layers if isinstance(lyr, ProgressiveImage)]
+    assert [lyr.name for lyr in images] == ["image [ch0]", "image [ch1]", "cells"]
+    red, green, cells = images
+    assert red.contrast_limits == [0, 40000] and green.contrast_limits == [100, 40000]
+    assert np.allclose(red.colormap.colors[-1], [1, 0, 0, 1])
+    assert green.blending == "additive"
+    assert cells.engine.levels[0].dtype == np.uint8  # colour indices, any label width
+    rois = [lyr for lyr in layers if isinstance(lyr, Shapes)]
+    assert len(rois) == 1 and len(rois[0].data) == 2
+    img = shot(viewer)
+    assert img[..., 0].std() > 10 and img[..., 1].std() > 10
+
+
+def test_reader_declines_what_is_not_ours(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    assert get_reader(str(tmp_path / "notes.txt")) is None
+    assert get_reader(str(tmp_path)) is None
+
+
+def test_reader_reports_broken_metadata(viewer, omezarr):
+    (omezarr / ".zattrs").write_text('{"multiscales": [{"axes": []}]}')
+    with pytest.raises(Exception, match="multiscales"):
+        viewer.open(str(omezarr), plugin="napari-progressive")
+
+
+def test_precomputed_segmentation_renders(viewer, shot, tmp_path):
+    seg = ds.segmentation((96, 80, 8))[..., None]
+    ds.write_precomputed_codec(
+        tmp_path / "seg", [seg, seg[::2, ::2]], "crackle", True, "segmentation"
+    )
+    layers = npg.add_progressive_layers(viewer, f"precomputed://file://{tmp_path}/seg")
+    assert len(layers) == 1 and layers[0].engine.levels[0].shape == (8, 80, 96)
+    img = shot(viewer)
+    assert len(np.unique(img[..., :3].reshape(-1, 3), axis=0)) > 10
+
+
+@pytest.mark.usefixtures("make_napari_viewer")
+def test_info_and_view_commands(omezarr, tmp_path, capsys):
+    assert main(["info", str(omezarr)]) == 0
+    out = capsys.readouterr().out
+    assert "image layer 'image [ch0]'" in out and "level 0: shape (300, 400)" in out
+    assert "ROI table 'FOV_ROI_table': 2 ROIs" in out
+    shot_file = tmp_path / "view.png"
+    assert main(["view", str(omezarr), "--screenshot", str(shot_file), "--size", "400", "300"]) == 0
+    import imageio.v3 as iio
+
+    assert iio.imread(shot_file)[..., :3].std() > 10
+    assert main(["info", str(tmp_path / "nothing.zarr")]) == 2
+    assert "no such file" in capsys.readouterr().err

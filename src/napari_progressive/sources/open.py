@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import tensorstore as ts
 
@@ -209,12 +209,13 @@ def _precomputed_specs(loc: Location, name: str, timeout: float) -> list[LayerSp
         translates=translates,
         timeout=timeout,
     )
-    kind = "labels" if info.type == "segmentation" else "image"
-    axes = ("c", "z", "y", "x") if info.channels > 1 else ("z", "y", "x")
-    display: dict[str, Any] = {"axis_labels": axes, "units": ("nm",) * len(axes)}
-    if info.channels > 1:
-        display["units"] = (None, "nm", "nm", "nm")
-    return [LayerSpec(source, kind, name, display)]  # type: ignore[arg-type]
+    kind: Literal["image", "labels"] = "labels" if info.type == "segmentation" else "image"
+    channel = ("c",) if info.channels > 1 else ()
+    display: dict[str, Any] = {
+        "axis_labels": (*channel, "z", "y", "x"),
+        "units": (*(None for _ in channel), "nm", "nm", "nm"),
+    }
+    return [LayerSpec(source, kind, name, display)]
 
 
 class OmeZarrAdapter:

@@ -9,7 +9,9 @@ __version__ = "0.1.0"
 __all__ = [
     "MultiscaleSource",
     "ProgressiveImage",
+    "ProgressiveLabels",
     "add_progressive_image",
+    "add_progressive_labels",
     "add_progressive_layers",
     "datasets",
     "open_layers",
@@ -24,11 +26,13 @@ if TYPE_CHECKING:
     from napari_progressive import datasets
     from napari_progressive.integration.api import (
         add_progressive_image,
+        add_progressive_labels,
         add_progressive_layers,
         set_debug_overlay,
         stats,
         wait_until_idle,
     )
+    from napari_progressive.integration.labels_layer import ProgressiveLabels
     from napari_progressive.integration.layer import ProgressiveImage
     from napari_progressive.sources.open import open_layers, open_source
     from napari_progressive.sources.protocol import MultiscaleSource
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "add_progressive_image": "napari_progressive.integration.api",
+    "add_progressive_labels": "napari_progressive.integration.api",
     "add_progressive_layers": "napari_progressive.integration.api",
     "open_source": "napari_progressive.sources.open",
     "open_layers": "napari_progressive.sources.open",
@@ -44,6 +49,7 @@ _LAZY = {
     "stats": "napari_progressive.integration.api",
     "set_debug_overlay": "napari_progressive.integration.api",
     "ProgressiveImage": "napari_progressive.integration.layer",
+    "ProgressiveLabels": "napari_progressive.integration.labels_layer",
     "MultiscaleSource": "napari_progressive.sources.protocol",
 }
 

@@ -8,6 +8,7 @@ from napari.layers import Shapes
 
 import napari_progressive as npg
 from napari_progressive.cli import main
+from napari_progressive.integration.labels_layer import ProgressiveLabels
 from napari_progressive.integration.layer import ProgressiveImage
 from napari_progressive.integration.plugin import get_reader
 from tests import datasets as ds
@@ -26,12 +27,13 @@ def test_file_open_gives_channels_labels_and_rois(viewer, shot, omezarr):
     assert get_reader(str(omezarr)) is not None
     layers = viewer.open(str(omezarr), plugin="napari-progressive")
     images = [lyr for lyr in layers if isinstance(lyr, ProgressiveImage)]
-    assert [lyr.name for lyr in images] == ["image [ch0]", "image [ch1]", "cells"]
-    red, green, cells = images
+    assert [lyr.name for lyr in images] == ["image [ch0]", "image [ch1]"]
+    red, green = images
     assert red.contrast_limits == [0, 40000] and green.contrast_limits == [100, 40000]
     assert np.allclose(red.colormap.colors[-1], [1, 0, 0, 1])
     assert green.blending == "additive"
-    assert cells.engine.levels[0].dtype == np.uint8  # colour indices, any label width
+    (cells,) = [lyr for lyr in layers if isinstance(lyr, ProgressiveLabels)]
+    assert cells.name == "cells" and cells.engine.levels[0].dtype == np.uint32
     rois = [lyr for lyr in layers if isinstance(lyr, Shapes)]
     assert len(rois) == 1 and len(rois[0].data) == 2
     img = shot(viewer)

@@ -83,10 +83,18 @@ def test_bad_inputs_get_clear_errors():
         as_source({"not": "an array"})
 
 
-def test_lazy_level_array_reads_only_the_region_asked_for():
+def test_lazy_level_array_indexes_lazily_and_reads_only_the_region_asked_for():
     src = ArrayPyramidSource(dask_pyramid())
     lazy = LazyLevelArray(src, 0)
     assert lazy.shape == (300, 200) and lazy.dtype == np.uint16
+    calls = []
+    read = src.read_chunk
+    src.read_chunk = lambda level, index: calls.append(index) or read(level, index)
+    row = lazy[0]
+    assert row.shape == (200,) and row.dtype == np.uint16 and not calls  # napari's dtype probe
     np.testing.assert_array_equal(lazy[70:130, 10:150], LEVEL0[70:130, 10:150])
     np.testing.assert_array_equal(lazy[5], LEVEL0[5])
+    np.testing.assert_array_equal(lazy[10:50][3, -20:], LEVEL0[13, -20:])
     np.testing.assert_array_equal(np.asarray(lazy), LEVEL0)
+    with pytest.raises(IndexError):
+        lazy[300]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from napari_progressive.integration.labels_layer import ProgressiveLabels
 from napari_progressive.integration.layer import ProgressiveImage
 from napari_progressive.integration.layer_factory import open_as_layers
+from napari_progressive.integration.progressive_base import ProgressiveLayerBase
 from napari_progressive.integration.registration import register_vispy_layers
 
 if TYPE_CHECKING:
@@ -27,6 +29,22 @@ def add_progressive_image(
     return layer
 
 
+def add_progressive_labels(
+    viewer: napari.Viewer, data: Any, **layer_kwargs: Any
+) -> ProgressiveLabels:
+    """Add a label image (a ``MultiscaleSource``, integer arrays finest first, or a URI).
+
+    Tiles are sampled nearest; a single array gets a lazy pyramid that picks
+    the most frequent label of each block (never a blend of labels).
+    ``layer_kwargs`` are ``ProgressiveLabels`` / ``napari.layers.Labels`` keywords
+    (``colormap``, ``opacity``, ...). The layer is read-only.
+    """
+    register_vispy_layers()
+    layer = ProgressiveLabels(data, **layer_kwargs)
+    viewer.add_layer(layer)
+    return layer
+
+
 def add_progressive_layers(viewer: napari.Viewer, uri_or_data: Any, **options: Any) -> list[Layer]:
     """Add every layer of a dataset (``open_layers``) and its ROI tables as a Shapes layer.
 
@@ -40,9 +58,9 @@ def add_progressive_layers(viewer: napari.Viewer, uri_or_data: Any, **options: A
     return layers
 
 
-def progressive_layers(viewer: napari.Viewer) -> list[ProgressiveImage]:
-    """The viewer's progressive layers."""
-    return [lyr for lyr in viewer.layers if isinstance(lyr, ProgressiveImage)]
+def progressive_layers(viewer: napari.Viewer) -> list[ProgressiveLayerBase]:
+    """The viewer's progressive layers (images and labels)."""
+    return [lyr for lyr in viewer.layers if isinstance(lyr, ProgressiveLayerBase)]
 
 
 def wait_until_idle(viewer: napari.Viewer, timeout: float = 30.0) -> bool:
@@ -75,7 +93,7 @@ def wait_until_idle(viewer: napari.Viewer, timeout: float = 30.0) -> bool:
         time.sleep(0.005)
 
 
-def stats(layer: ProgressiveImage) -> dict[str, Any]:
+def stats(layer: ProgressiveLayerBase) -> dict[str, Any]:
     """Loading counters of ``layer``.
 
     Keys include ``needed`` (tiles the view needs), ``available`` (of those,
@@ -85,7 +103,7 @@ def stats(layer: ProgressiveImage) -> dict[str, Any]:
     return layer.engine.stats()
 
 
-def set_debug_overlay(layer: ProgressiveImage, on: bool) -> None:
+def set_debug_overlay(layer: ProgressiveLayerBase, on: bool) -> None:
     """Tint and outline every tile in its level's colour (or stop)."""
     layer.debug_overlay = on
 

@@ -36,6 +36,15 @@ _ids = itertools.count()
 MAX_RETRY_DELAY = 60.0
 
 
+@dataclass(frozen=True)
+class _Fetched:
+    """A worker's answer: what to cache (None: cached already) and the texture to show."""
+
+    cached: np.ndarray | None
+    texture: np.ndarray
+    mapping: int
+
+
 @dataclass
 class _Failure:
     error: str
@@ -44,7 +53,13 @@ class _Failure:
 
 
 class LayerEngine:
-    """Plans, fetches and stages the tiles of one source for one layer."""
+    """Plans, fetches and stages the tiles of one source for one layer.
+
+    By default the host cache holds texture-ready tiles. With ``texture_of``
+    (labels: value -> texture value, which depends on the colormap) it holds
+    the 2D cuts as read, and a worker maps them; ``set_texture_mapping``
+    changes the mapping without reading anything again.
+    """
 
     def __init__(
         self,
@@ -55,12 +70,19 @@ class LayerEngine:
         max_in_flight: int,
         notify: Callable[[], None] = lambda: None,
         lod_bias: float = 0.0,
+        texture_of: Callable[[np.ndarray], np.ndarray] | None = None,
+        texture_dtype: np.dtype | None = None,
     ) -> None:
         self.source = source
         self.levels = tuple(source.levels)
         validate_levels(self.levels)
         self.mappings = level_mappings(self.levels)
-        self.format = texture_format(self.levels[0].dtype)
+        self.format = texture_format(
+            texture_dtype if texture_dtype is not None else self.levels[0].dtype
+        )
+        self._keep_raw = texture_of is not None
+        self._texture_of = texture_of or partial(to_texture, fmt=self.format)
+        self._mapping = 0
         self.lod_bias = lod_bias
         self._cache = host_cache
         self._owner = ("layer", next(_ids))
@@ -93,6 +115,20 @@ class LayerEngine:
             return
         self._apply(plan_view(self.levels, view, self.mappings, self.lod_bias))
 
+    def set_texture_mapping(
+        self, texture_of: Callable[[np.ndarray], np.ndarray], dtype: np.dtype
+    ) -> None:
+        """Map cached cuts to textures with ``texture_of`` from now on (raw-keeping engines)."""
+        if not self._keep_raw:
+            raise RuntimeError("this engine caches textures, not the values read")
+        self._texture_of = texture_of
+        self._mapping += 1
+        self.format = texture_format(dtype)
+        if self.visual is not None:
+            self.visual.set_format(self.format)
+            self.visual.forget_tiles()
+        self.replan()
+
     def replan(self) -> None:
         """Plan the current view again (e.g. to retry failed tiles)."""
         if self.plan is not None:
@@ -100,7 +136,7 @@ class LayerEngine:
 
     def drain(self) -> None:
         """Apply finished fetches: cache them, stage the needed ones for upload."""
-        changed_failures = False
+        changed_failures = stale = False
         needed = self.plan.keys if self.plan is not None else frozenset()
         for r in self.scheduler.drain():
             key: TileKey = r.key  # type: ignore[assignment]
@@ -110,13 +146,19 @@ class LayerEngine:
                 continue
             if self._failures.pop(key, None) is not None:
                 changed_failures = True
-            self._cache.put((self._owner, key), r.value, r.seconds)
-            if self.visual is not None and key in needed:
-                self.visual.stage(key, r.value)
+            fetched: _Fetched = r.value
+            if fetched.cached is not None:
+                self._cache.put((self._owner, key), fetched.cached, r.seconds)
+            if fetched.mapping != self._mapping:
+                stale = True  # mapped before the colormap changed: map again
+            elif self.visual is not None and key in needed:
+                self.visual.stage(key, fetched.texture)
             if self.on_tile is not None:
                 self.on_tile(key)
         if changed_failures and self.plan is not None and self.visual is not None:
             self.visual.set_plan(self.plan, self._failures)
+        if stale:
+            self.replan()
 
     @property
     def idle(self) -> bool:
@@ -171,11 +213,16 @@ class LayerEngine:
             if failure is not None and now < failure.retry_at:
                 continue
             cached = self._cache.get((self._owner, key))
-            if cached is not None:
-                if visual is not None:
-                    visual.stage(key, cached)
-                continue
-            jobs.append(Job(t.priority, key, partial(self._fetch, key)))
+            if cached is None:
+                jobs.append(
+                    Job(t.priority, key, partial(self._fetch, key, self._texture_of, self._mapping))
+                )
+            elif self._keep_raw:
+                jobs.append(
+                    Job(t.priority, key, partial(_mapped, cached, self._texture_of, self._mapping))
+                )
+            elif visual is not None:
+                visual.stage(key, cached)
         self.scheduler.update(jobs)
 
     def _record_failure(self, key: TileKey, error: BaseException) -> None:
@@ -186,7 +233,9 @@ class LayerEngine:
 
     # -- worker threads -----------------------------------------------------------
 
-    def _fetch(self, key: TileKey) -> np.ndarray:
+    def _fetch(
+        self, key: TileKey, texture_of: Callable[[np.ndarray], np.ndarray], mapping: int
+    ) -> _Fetched:
         with self._read_threads_lock:
             self.read_threads.add(threading.current_thread().name)
         try:
@@ -205,7 +254,19 @@ class LayerEngine:
                 key.chunk,
                 f"chunk has shape {chunk.shape}, expected {expected}",
             )
-        return to_texture(_plane(chunk, key), self.format)
+        cut = _plane(chunk, key)
+        if self._keep_raw:
+            cut = np.ascontiguousarray(cut)
+            return _Fetched(cut, texture_of(cut), mapping)
+        texture = texture_of(cut)
+        return _Fetched(texture, texture, mapping)
+
+
+def _mapped(
+    cut: np.ndarray, texture_of: Callable[[np.ndarray], np.ndarray], mapping: int
+) -> _Fetched:
+    """A cached cut mapped to a texture (worker side; no I/O)."""
+    return _Fetched(None, texture_of(cut), mapping)
 
 
 def _plane(chunk: np.ndarray, key: TileKey) -> np.ndarray:

@@ -13,56 +13,26 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from napari.layers import Image
-from napari.layers._scalar_field._slice import _ScalarFieldSliceResponse
 from napari.layers.image.image import _ImageSlicingState
-from napari.utils.events import Event, EventEmitter
-from superqt.utils import qthrottled
 
-from napari_progressive.core.executor import default_workers, shared_thread_pool
-from napari_progressive.core.planner import TileKey
-from napari_progressive.core.view import ViewState
-from napari_progressive.integration.engine import LayerEngine
 from napari_progressive.integration.lazy_array import LazyLevelArray
-from napari_progressive.integration.main_thread import MainThreadWaker
-from napari_progressive.integration.shared import shared_host_cache
+from napari_progressive.integration.progressive_base import (
+    DEFAULT_GPU_BUDGET,
+    EmptySlicingMixin,
+    ProgressiveLayerBase,
+)
 from napari_progressive.sources.open import open_source
 
 if TYPE_CHECKING:
-    from napari.components import Dims
-
     from napari_progressive.core.cache import HostCache
     from napari_progressive.core.executor import Executor
 
-#: Default GPU texture budget of one layer.
-DEFAULT_GPU_BUDGET = 64 * 2**20
-#: Least time between two plans while the camera moves (ms).
-PLAN_INTERVAL_MS = 25
+
+class _ProgressiveSlicingState(EmptySlicingMixin, _ImageSlicingState):
+    """napari's image slicing, minus the data read."""
 
 
-class _EmptySliceRequest:
-    """A slice request that reads nothing: the layer's engine does the loading."""
-
-    def __init__(self, layer: ProgressiveImage, slice_input: Any) -> None:
-        self._slice_input = slice_input
-        self._dtype = layer.dtype
-
-    def __call__(self) -> _ScalarFieldSliceResponse:
-        return _ScalarFieldSliceResponse.make_empty(
-            slice_input=self._slice_input, rgb=False, dtype=self._dtype
-        )
-
-
-class _ProgressiveSlicingState(_ImageSlicingState):
-    """napari's slicing, minus the data read."""
-
-    def _set_view_slice(self) -> None:
-        self._update_slice_response(_EmptySliceRequest(self.layer, self._slice_input)())
-
-    def _make_slice_request(self, dims: Dims) -> Any:
-        return _EmptySliceRequest(self.layer, self.make_slice_input(dims))
-
-
-class ProgressiveImage(Image):
+class ProgressiveImage(ProgressiveLayerBase, Image):
     """An Image layer over a ``MultiscaleSource`` that loads coarse to fine.
 
     Parameters
@@ -92,14 +62,12 @@ class ProgressiveImage(Image):
     ) -> None:
         source = open_source(data)
         level0 = source.levels[0]
-        self.gpu_budget_bytes = int(gpu_budget_bytes)
-        self._waker = MainThreadWaker(self._on_results)
-        self.engine = LayerEngine(
+        self._init_engine(
             source,
-            host_cache=host_cache or shared_host_cache(),
-            executor=executor or shared_thread_pool(),
-            max_in_flight=max_in_flight or 2 * default_workers(),
-            notify=self._waker,
+            gpu_budget_bytes=gpu_budget_bytes,
+            host_cache=host_cache,
+            executor=executor,
+            max_in_flight=max_in_flight,
             lod_bias=lod_bias,
         )
         self._auto_contrast_pending = "contrast_limits" not in kwargs and level0.dtype != np.uint8
@@ -107,156 +75,11 @@ class ProgressiveImage(Image):
         kwargs.setdefault("scale", level0.scale)
         kwargs.setdefault("translate", level0.translate)
         kwargs.setdefault("name", source.name)
-        self._debug_overlay = False
-        self._last_view: ViewState | None = None
         super().__init__(LazyLevelArray(source, 0), multiscale=False, rgb=False, **kwargs)
-        self.events.add(debug_overlay=Event)
-        # Loading progress gets its own emitter, outside ``layer.events``: the
-        # layer list re-emits every layer event as a row update and repaint.
-        self.loading = EventEmitter(source=self, type_name="loading")
-        self.engine.on_tile = self._on_tile
-        self._plan_throttled = qthrottled(self._plan_now, timeout=PLAN_INTERVAL_MS)
-
-    @property
-    def debug_overlay(self) -> bool:
-        """Whether each tile is tinted and outlined in its level's colour."""
-        return self._debug_overlay
-
-    @debug_overlay.setter
-    def debug_overlay(self, on: bool) -> None:
-        self._debug_overlay = bool(on)
-        self.events.debug_overlay(value=self._debug_overlay)
-
-    def flush_view(self) -> None:
-        """Plan now for the latest view instead of waiting for the throttle."""
-        self._plan_throttled.flush()
-
-    def is_idle(self) -> bool:
-        """Whether the current view has everything it needs on screen."""
-        if not self.visible or self._slice_input.ndisplay != 2:
-            return True  # nothing to show
-        visual = self.engine.visual
-        if self.engine.plan is None or visual is None:
-            return False  # no view planned yet
-        return self.engine.idle and not visual.needs_redraw
-
-    # -- napari hooks ---
-
-    def _set_source(self, source: Any) -> None:
-        """Keep the sample provenance when napari's reader path adds its own.
-
-        Sample data reaches this plugin through its reader, so napari sets the
-        source twice (sample, then path and reader); merge instead of failing.
-        """
-        current: Any = getattr(self, "_source")  # noqa: B009 - typed by napari at runtime only
-        if current.sample and not (current.path or current.reader_plugin):
-            source = source.model_copy(update={"sample": current.sample})
-            self._source = source
-            return
-        super()._set_source(source)
+        self._init_events()
 
     def _get_layer_slicing_state(self, data: Any, cache: bool) -> _ProgressiveSlicingState:
         return _ProgressiveSlicingState(self, data, cache)
-
-    def _update_draw(
-        self,
-        scale_factor: float,
-        corner_pixels_displayed: np.ndarray,
-        shape_threshold: tuple[int, int],
-    ) -> None:
-        # napari calls this after each frame; the view is taken before each
-        # frame instead (``set_canvas_view``), so there is nothing to do here.
-        self.scale_factor = scale_factor
-
-    def set_canvas_view(
-        self, lo: np.ndarray, hi: np.ndarray, data_per_px: float, canvas: tuple[int, int]
-    ) -> None:
-        """Plan for what a canvas shows (throttled while the camera moves).
-
-        ``lo``/``hi`` bound the view along the displayed axes in level-0 data
-        coordinates (rows, cols); ``data_per_px`` is level-0 pixels per screen
-        pixel; ``canvas`` the canvas size (height, width).
-        """
-        view = self.view_state(lo, hi, data_per_px, canvas)
-        if view is None:
-            self.clear_canvas_view()
-            return
-        if view == self._last_view:
-            return  # redraws of an unchanged view must not keep the throttle busy
-        self._last_view = view
-        if self.engine.plan is None:
-            self._plan_now(view)  # first view: at once
-        else:
-            self._plan_throttled(view)
-
-    def clear_canvas_view(self) -> None:
-        """The canvas shows no 2D view of this layer (3D camera, hidden layer).
-
-        A plan still waiting in the throttle is dropped with it, so a late
-        2D plan cannot come back after the view has gone.
-        """
-        if self._last_view is not None or self.engine.plan is not None:
-            self._last_view = None
-            self._plan_throttled.cancel()
-            self._plan_now(None)
-
-    def _plan_now(self, view: ViewState | None) -> None:
-        self.engine.set_view(view)
-        self.loading()
-
-    def view_state(
-        self, lo: np.ndarray, hi: np.ndarray, data_per_px: float, canvas: tuple[int, int]
-    ) -> ViewState | None:
-        """The frozen ``ViewState`` of a canvas; None when it does not show 2D."""
-        displayed = tuple(int(a) for a in self._slice_input.displayed)
-        if self._slice_input.ndisplay != 2 or len(displayed) != 2 or not self.visible:
-            return None
-        point = np.asarray(self._data_slice.point, dtype=float).copy()
-        point[list(displayed)] = 0.0  # unused; napari may leave NaN there
-        if not np.all(np.isfinite(point)) or not np.isfinite(data_per_px):
-            return None
-        # Quantise to 1/8 screen pixel so that float noise in the camera does
-        # not make every redraw look like a new view.
-        q = data_per_px / 8
-        return ViewState(
-            displayed=(displayed[0], displayed[1]),
-            lo=(float(np.floor(lo[0] / q) * q), float(np.floor(lo[1] / q) * q)),
-            hi=(float(np.ceil(hi[0] / q) * q), float(np.ceil(hi[1] / q) * q)),
-            data_per_screen_px=float(f"{data_per_px:.9g}"),
-            point=tuple(float(v) for v in point),
-            canvas=(int(canvas[0]), int(canvas[1])),
-        )
-
-    def _get_value(self, position: Any) -> Any:
-        """The finest value already in memory at ``position`` (never reads)."""
-        pos = np.asarray(position, dtype=float)
-        for lv, (level, mapping) in enumerate(
-            zip(self.engine.levels, self.engine.mappings, strict=True)
-        ):
-            px = mapping.pixel_of(pos)
-            if np.any(px < 0) or np.any(px >= np.asarray(level.shape)):
-                return None
-            value = self._cached_value(lv, px)
-            if value is not None:
-                return value
-        return None
-
-    def _cached_value(self, lv: int, px: np.ndarray) -> Any:
-        plan = self.engine.plan
-        if plan is None:
-            return None
-        r, c = plan.view.displayed
-        level = self.engine.levels[lv]
-        chunk = tuple(int(p // k) for p, k in zip(px, level.chunks, strict=True))
-        planes = tuple(
-            (a, int(px[a] % level.chunks[a])) for a in range(level.ndim) if a not in (r, c)
-        )
-        tile = self.engine.cached_tile(TileKey(lv, chunk, planes, r > c))
-        if tile is None:
-            return None
-        i, j = int(px[r] % level.chunks[r]), int(px[c] % level.chunks[c])
-        value = tile[j, i] if r > c else tile[i, j]
-        return value.item() if hasattr(value, "item") else value
 
     def _update_thumbnail(self) -> None:
         coarsest = self._coarsest_image()
@@ -273,18 +96,7 @@ class ProgressiveImage(Image):
         rgba[..., 3] *= self.opacity
         self.thumbnail = rgba
 
-    # -- engine callbacks ---------------------------------------------------------
-
-    def _on_results(self) -> None:
-        self.engine.drain()
-        self.loading()
-
-    def _on_tile(self, key: TileKey) -> None:
-        if key.level != len(self.engine.levels) - 1:
-            return
-        coarsest = self._coarsest_image()
-        if coarsest is None:
-            return
+    def _on_coarsest(self, coarsest: np.ndarray) -> None:
         if self._auto_contrast_pending:
             self._auto_contrast_pending = False
             finite = coarsest[np.isfinite(coarsest)]
@@ -294,26 +106,6 @@ class ProgressiveImage(Image):
                 self.contrast_limits_range = (lo, hi)
                 self.contrast_limits = (lo, hi)
         self._update_thumbnail()
-
-    def _coarsest_image(self) -> np.ndarray | None:
-        """The coarsest level's current 2D cut, when all its tiles are cached."""
-        plan = self.engine.plan
-        if plan is None:
-            return None
-        last = len(self.engine.levels) - 1
-        tiles = [t for t in plan.tiles if t.key.level == last]
-        if not tiles:
-            return None
-        arrays = [self.engine.cached_tile(t.key) for t in tiles]
-        if any(a is None for a in arrays):
-            return None
-        r, c = plan.view.displayed
-        rows = sorted({t.key.chunk[r] for t in tiles})
-        cols = sorted({t.key.chunk[c] for t in tiles})
-        grid = {(t.key.chunk[r], t.key.chunk[c]): a for t, a in zip(tiles, arrays, strict=True)}
-        if len(grid) != len(rows) * len(cols):
-            return None
-        return np.block([[grid[i, j] for j in cols] for i in rows])
 
 
 def _initial_contrast_limits(dtype: np.dtype) -> tuple[float, float]:

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from napari.layers import Shapes
-from napari.utils.colormaps import Colormap
+from napari.utils.colormaps import Colormap, DirectLabelColormap
 
+from napari_progressive.integration.labels_layer import ProgressiveLabels
 from napari_progressive.integration.layer import ProgressiveImage
-from napari_progressive.sources.label_colors import PALETTE_SIZE, LabelColorSource
 from napari_progressive.sources.open import open_layers
 from napari_progressive.sources.rois import read_rois
 
@@ -22,27 +22,26 @@ if TYPE_CHECKING:
     from napari_progressive.sources.layer_spec import LayerSpec
 
 
-def layer_from_spec(spec: LayerSpec, **overrides: Any) -> ProgressiveImage:
+#: Colour of labels an OME-Zarr ``image-label`` lists no colour for.
+UNLISTED_LABEL_COLOUR = (0.5, 0.5, 0.5, 1.0)
+
+
+def layer_from_spec(spec: LayerSpec, **overrides: Any) -> ProgressiveImage | ProgressiveLabels:
     """A progressive layer for one spec; ``overrides`` win over the spec's defaults."""
     kwargs = _display_kwargs(spec.display)
     kwargs["name"] = spec.name or spec.source.name
-    source = spec.source
     if spec.kind == "labels":
-        label_source = LabelColorSource(source, spec.display.get("label_colors"))
-        source = label_source
-        kwargs.update(
-            colormap=Colormap(
-                label_source.palette(),
-                controls=np.linspace(0.0, 1.0, PALETTE_SIZE + 1),
-                interpolation="zero",
-                name=f"labels:{kwargs['name']}",
-            ),
-            contrast_limits=(0, PALETTE_SIZE - 1),
-            interpolation2d="nearest",
-            opacity=0.7,
-        )
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("contrast_limits", "colormap")}
+        colours = spec.display.get("label_colors")
+        if colours:
+            kwargs["colormap"] = DirectLabelColormap(
+                color_dict={**colours, 0: (0.0, 0.0, 0.0, 0.0), None: UNLISTED_LABEL_COLOUR}
+            )
+        kwargs.setdefault("opacity", 0.7)
+        kwargs.update(overrides)
+        return ProgressiveLabels(spec.source, **kwargs)
     kwargs.update(overrides)
-    return ProgressiveImage(source, **kwargs)
+    return ProgressiveImage(spec.source, **kwargs)
 
 
 def _display_kwargs(display: dict[str, Any]) -> dict[str, Any]:

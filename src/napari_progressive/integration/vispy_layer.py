@@ -1,4 +1,4 @@
-"""The vispy side of ``ProgressiveImage``: a ``TiledImage`` node kept in sync."""
+"""The vispy side of progressive layers: a ``TiledImage`` node kept in sync."""
 
 from __future__ import annotations
 
@@ -9,20 +9,23 @@ from napari._vispy.layers.base import VispyBaseLayer
 from qtpy.QtCore import QTimer
 from vispy.scene import PanZoomCamera, ViewBox
 
+from napari_progressive.integration.label_textures import colour_table
 from napari_progressive.render.tiled_visual import TiledImage
 
 if TYPE_CHECKING:
+    from napari_progressive.integration.labels_layer import ProgressiveLabels
     from napari_progressive.integration.layer import ProgressiveImage
+    from napari_progressive.integration.progressive_base import ProgressiveLayerBase
 
 #: How often a layer with pending uploads or geometry asks for a repaint (ms); tile
 #: arrivals between two repaints are shown together.
 REDRAW_INTERVAL_MS = 50
 
 
-class VispyProgressiveImageLayer(VispyBaseLayer["ProgressiveImage"]):
-    """Draws a progressive layer's tiles and follows its display controls."""
+class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
+    """Draws a progressive layer's tiles; subclasses follow its display controls."""
 
-    def __init__(self, layer: ProgressiveImage, **kwargs: Any) -> None:
+    def __init__(self, layer: ProgressiveLayerBase, **kwargs: Any) -> None:
         levels = layer.engine.levels
         side = max(max(lv.chunks) for lv in levels)
         node = TiledImage(
@@ -32,9 +35,7 @@ class VispyProgressiveImageLayer(VispyBaseLayer["ProgressiveImage"]):
             max_texture_size=_max_texture_size(),
         )
         super().__init__(layer, node, **kwargs)
-        for name in ("contrast_limits", "colormap", "gamma"):
-            getattr(layer.events, name).connect(self._on_colour_change)
-        layer.events.interpolation2d.connect(self._on_interpolation_change)
+        self._connect_display_events()
         layer.events.debug_overlay.connect(self._on_overlay_change)
         layer.loading.connect(self._keep_drawing)
         # vispy drops update requests made while a frame is being drawn, so a
@@ -105,13 +106,15 @@ class VispyProgressiveImageLayer(VispyBaseLayer["ProgressiveImage"]):
     def _on_data_change(self) -> None:
         self.node.update()
 
-    def _on_colour_change(self) -> None:
-        layer = self.layer
-        lut = layer.colormap.map(np.linspace(0.0, 1.0, 256))
-        self.node.set_colour(clim=layer.contrast_limits, gamma=layer.gamma, lut=lut)
+    def _connect_display_events(self) -> None:
+        """Follow the layer's colour and sampling controls."""
+        raise NotImplementedError
 
-    def _on_interpolation_change(self) -> None:
-        self.node.interpolation = str(self.layer.interpolation2d)
+    def _on_colour_change(self, event: Any = None) -> None:
+        raise NotImplementedError
+
+    def _on_interpolation_change(self, event: Any = None) -> None:
+        raise NotImplementedError
 
     def _on_overlay_change(self) -> None:
         self.node.overlay = self.layer.debug_overlay
@@ -130,6 +133,43 @@ class VispyProgressiveImageLayer(VispyBaseLayer["ProgressiveImage"]):
             self._watched_canvas.events.draw.disconnect(self.update_view)
         self.layer.engine.set_view(None)
         super().close()
+
+
+class VispyProgressiveImageLayer(VispyProgressiveLayer):
+    """Follows an image layer's contrast limits, colormap, gamma and interpolation."""
+
+    layer: ProgressiveImage
+
+    def _connect_display_events(self) -> None:
+        for name in ("contrast_limits", "colormap", "gamma"):
+            getattr(self.layer.events, name).connect(self._on_colour_change)
+        self.layer.events.interpolation2d.connect(self._on_interpolation_change)
+
+    def _on_colour_change(self, event: Any = None) -> None:
+        layer = self.layer
+        lut = layer.colormap.map(np.linspace(0.0, 1.0, 256))
+        self.node.set_colour(clim=layer.contrast_limits, gamma=layer.gamma, lut=lut)
+
+    def _on_interpolation_change(self, event: Any = None) -> None:
+        self.node.interpolation = str(self.layer.interpolation2d)
+
+
+class VispyProgressiveLabelsLayer(VispyProgressiveLayer):
+    """Follows a labels layer's colormap and selected label; always nearest sampling."""
+
+    layer: ProgressiveLabels
+
+    def _connect_display_events(self) -> None:
+        for name in ("colormap", "selected_label", "show_selected_label"):
+            getattr(self.layer.events, name).connect(self._on_colour_change)
+
+    def _on_colour_change(self, event: Any = None) -> None:
+        layer = self.layer
+        layer._refresh_textures()  # the layer's handler may run after this one
+        self.node.set_label_colours(colour_table(layer.colormap, layer.textures))
+
+    def _on_interpolation_change(self, event: Any = None) -> None:
+        self.node.interpolation = "nearest"
 
 
 def _viewbox_camera(node: Any) -> Any:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QCheckBox, QComboBox, QLabel, QVBoxLayout, QWidget
 
-from napari_progressive.integration.layer import ProgressiveImage
+from napari_progressive.integration.progressive_base import ProgressiveLayerBase
 from napari_progressive.render.palette import level_colour_hex
 
 if TYPE_CHECKING:
@@ -37,14 +37,14 @@ class ProgressiveWidget(QWidget):
         self._timer.start(250)
         self._refill()
 
-    def layer(self) -> ProgressiveImage | None:
+    def layer(self) -> ProgressiveLayerBase | None:
         """The selected progressive layer."""
         name = self.layer_box.currentText()
         found = [lyr for lyr in self._layers() if lyr.name == name]
         return found[0] if found else None
 
-    def _layers(self) -> list[ProgressiveImage]:
-        return [lyr for lyr in self.viewer.layers if isinstance(lyr, ProgressiveImage)]
+    def _layers(self) -> list[ProgressiveLayerBase]:
+        return [lyr for lyr in self.viewer.layers if isinstance(lyr, ProgressiveLayerBase)]
 
     def _refill(self, *_: object) -> None:
         current = self.layer_box.currentText()

@@ -64,6 +64,9 @@ uniform vec2 u_clim;
 uniform float u_value_scale;
 uniform float u_gamma;
 uniform float u_overlay;
+uniform float u_labels;
+uniform sampler2D u_label_table;
+uniform float u_table_rows;
 varying vec2 v_texcoord;
 varying vec4 v_slot;
 varying vec2 v_local;
@@ -78,10 +81,17 @@ void main() {
     vec2 tc = clamp(v_texcoord, v_slot.xy + 0.5, v_slot.zw - 0.5) / u_atlas_size;
     float v = texture2D(u_atlas, tc).r * u_value_scale;
     if (v != v) discard;
-    float span = u_clim.y - u_clim.x;
-    float t = span != 0.0 ? clamp((v - u_clim.x) / span, 0.0, 1.0) : step(u_clim.x, v);
-    t = pow(t, u_gamma);
-    vec4 c = texture2D(u_lut, vec2(t * (255.0 / 256.0) + 0.5 / 256.0, 0.5));
+    vec4 c;
+    if (u_labels > 0.5) {
+        float idx = floor(v + 0.5);
+        vec2 cell = vec2(mod(idx, 256.0), floor(idx / 256.0)) + 0.5;
+        c = texture2D(u_label_table, cell / vec2(256.0, u_table_rows));
+    } else {
+        float span = u_clim.y - u_clim.x;
+        float t = span != 0.0 ? clamp((v - u_clim.x) / span, 0.0, 1.0) : step(u_clim.x, v);
+        t = pow(t, u_gamma);
+        c = texture2D(u_lut, vec2(t * (255.0 / 256.0) + 0.5 / 256.0, 0.5));
+    }
     if (u_overlay > 0.5) {
         c.rgb = mix(c.rgb, v_colour, 0.35);
         vec2 d = min(v_local, 1.0 - v_local) / max(fwidth(v_local), vec2(1e-12));
@@ -120,15 +130,16 @@ class TiledImageVisual(Visual):
         super().__init__(vcode=_VERTEX, fcode=_FRAGMENT)
         self._draw_mode = "triangles"
         self.set_gl_state("translucent", depth_test=False, cull_face=False)
-        self._fmt = fmt
         self._tile = (int(tile_shape[0]), int(tile_shape[1]))
-        self._cols, self._rows = _atlas_grid(self._tile, fmt, gpu_budget_bytes, max_texture_size)
-        self._pool = SlotPool(self._cols * self._rows)
+        self._gpu_budget_bytes = int(gpu_budget_bytes)
+        self._max_texture_size = int(max_texture_size)
         self._atlas: Texture2D | None = None
         self._interpolation = "nearest"
         self.upload_bytes_per_frame = upload_bytes_per_frame
         self._staged: dict[TileKey, np.ndarray] = {}
         self._sizes: dict[TileKey, tuple[int, int]] = {}
+        self._evicted_before = 0
+        self._start_atlas(fmt)
         self._plan: Plan | None = None
         self._failed: frozenset[TileKey] = frozenset()
         self._drawn: list[PlannedTile] = []
@@ -137,9 +148,25 @@ class TiledImageVisual(Visual):
         self._vbo = VertexBuffer(np.zeros(0, _VERTEX_DTYPE))
         self._n_vertices = 0
         self.uploaded_bytes = 0
-        self.shared_program["u_value_scale"] = fmt.value_scale
         self.set_colour(clim=(0.0, fmt.value_scale), gamma=1.0, lut=_grey_lut())
+        self.shared_program["u_label_table"] = Texture2D(np.zeros((1, 256, 4), np.float32))
+        self.shared_program["u_table_rows"] = 1.0
         self.overlay = False
+
+    def _start_atlas(self, fmt: TextureFormat) -> None:
+        """An empty atlas of ``fmt`` (allocated at the next upload)."""
+        self._fmt = fmt
+        self._cols, self._rows = _atlas_grid(
+            self._tile, fmt, self._gpu_budget_bytes, self._max_texture_size
+        )
+        previous: SlotPool | None = getattr(self, "_pool", None)
+        if previous is not None:
+            self._evicted_before += previous.evictions
+        self._pool = SlotPool(self._cols * self._rows)
+        self._atlas = None
+        self._staged.clear()
+        self._sizes.clear()
+        self.shared_program["u_value_scale"] = fmt.value_scale
 
     # -- state set by the owner (no GL work here; draw time does it) ----------
 
@@ -168,8 +195,37 @@ class TiledImageVisual(Visual):
             return
         self._staged[key] = tile
 
+    def set_format(self, fmt: TextureFormat) -> None:
+        """Hold tiles of another texture format from now on; every tile must be staged again."""
+        if fmt == self._fmt:
+            return
+        self._start_atlas(fmt)
+        self._geometry_dirty = True
+        self.update()
+
+    def forget_tiles(self) -> None:
+        """Drop every resident and staged tile (their texture values changed)."""
+        self._start_atlas(self._fmt)
+        self._geometry_dirty = True
+        self.update()
+
+    def set_label_colours(self, table: np.ndarray) -> None:
+        """Show texture values as labels: value ``i`` is drawn in ``table[i]`` (RGBA).
+
+        ``table`` has 256 (r8) or 65536 (r16) rows; no contrast limits or gamma apply.
+        """
+        rows = max(1, len(table) // 256)
+        grid = np.ascontiguousarray(table, dtype=np.float32).reshape(rows, 256, 4)
+        self.shared_program["u_label_table"] = Texture2D(
+            grid, interpolation="nearest", wrapping="clamp_to_edge"
+        )
+        self.shared_program["u_table_rows"] = float(rows)
+        self.shared_program["u_labels"] = 1.0
+        self.update()
+
     def set_colour(self, clim: tuple[float, float], gamma: float, lut: np.ndarray) -> None:
         """Contrast limits (data units), gamma and a (256, 4) RGBA colour table."""
+        self.shared_program["u_labels"] = 0.0
         self.shared_program["u_clim"] = (float(clim[0]), float(clim[1]))
         self.shared_program["u_gamma"] = float(gamma)
         lut = np.ascontiguousarray(lut, dtype=np.float32).reshape(1, -1, 4)
@@ -237,7 +293,7 @@ class TiledImageVisual(Visual):
     @property
     def gpu_evictions(self) -> int:
         """Tiles evicted from the atlas so far."""
-        return self._pool.evictions
+        return self._evicted_before + self._pool.evictions
 
     def drawn(self) -> list[PlannedTile]:
         """Tiles drawn by the latest frame, coarse first."""

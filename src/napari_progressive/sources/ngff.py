@@ -112,13 +112,17 @@ class NgffGroup:
     kinds: tuple[str, ...] = ()
 
 
-def ngff_version(attrs: dict[str, Any], where: str) -> str:
-    """The OME-NGFF version of a group's attributes (MetadataError when unsupported)."""
+def ngff_version(attrs: dict[str, Any], where: str, inherited: str | None = None) -> str:
+    """The OME-NGFF version of a group's attributes (MetadataError when unsupported).
+
+    ``inherited`` is the enclosing image's version, used when an ``ome`` block
+    states none (ome-zarr-py writes 0.5 ``labels`` groups that way).
+    """
     if "ome" in attrs:
         ome = attrs["ome"]
         if not isinstance(ome, dict):
             raise MetadataError(where, "ome", "must be a JSON object")
-        version = ome.get("version")
+        version = ome.get("version", inherited)
         if version is None:
             raise MetadataError(where, "ome.version", "missing")
     else:
@@ -148,10 +152,10 @@ def is_ngff(attrs: dict[str, Any]) -> bool:
     return isinstance(body, dict) and any(k in body for k in KNOWN_KEYS)
 
 
-def parse_ngff(attrs: dict[str, Any], where: str) -> NgffGroup:
-    """Validate a group's attributes and read what display needs."""
-    version = ngff_version(attrs, where)
-    body = attrs["ome"] if version != "0.4" else attrs
+def parse_ngff(attrs: dict[str, Any], where: str, inherited: str | None = None) -> NgffGroup:
+    """Validate a group's attributes and read what display needs (see ``ngff_version``)."""
+    version = ngff_version(attrs, where, inherited)
+    body = {**attrs["ome"], "version": version} if version != "0.4" else attrs
     kinds = tuple(k for k in KNOWN_KEYS if k in body)
     if not kinds:
         raise MetadataError(

@@ -8,7 +8,7 @@ import tensorstore as ts
 
 from napari_progressive.core.errors import MetadataError, SourceError
 from napari_progressive.sources.layer_spec import LayerSpec
-from napari_progressive.sources.ngff import NgffGroup, parse_ngff
+from napari_progressive.sources.ngff import NgffGroup, ngff_version, parse_ngff
 from napari_progressive.sources.tensorstore_source import DEFAULT_READ_TIMEOUT, TensorStoreSource
 from napari_progressive.sources.zarr_group import ZarrNode, open_array, read_node
 
@@ -160,7 +160,8 @@ def _label_specs(node: ZarrNode, timeout: float) -> list[LayerSpec]:
     labels_node = read_node(node.location.child("labels"))
     if labels_node is None:
         return []
-    group = parse_ngff(labels_node.attributes, labels_node.where)
+    version = ngff_version(node.attributes, node.where)
+    group = parse_ngff(labels_node.attributes, labels_node.where, inherited=version)
     specs = []
     for name in group.labels:
         child = read_node(labels_node.location.child(name))

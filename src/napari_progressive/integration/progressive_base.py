@@ -1,0 +1,287 @@
+"""What every progressive layer shares, whatever napari layer it extends.
+
+``ProgressiveLayerBase`` is mixed in before a napari layer class (``Image``,
+``Labels``): it owns the ``LayerEngine``, turns what a canvas shows into a
+frozen ``ViewState`` (throttled while the camera moves), answers
+``get_value`` from tiles already in memory, and replaces napari's slicing with
+one that reads nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from napari.layers._scalar_field._slice import _ScalarFieldSliceResponse
+from napari.utils.events import Event, EventEmitter
+from superqt.utils import qthrottled
+
+from napari_progressive.core.executor import default_workers, shared_thread_pool
+from napari_progressive.core.planner import TileKey
+from napari_progressive.core.view import ViewState
+from napari_progressive.integration.engine import LayerEngine
+from napari_progressive.integration.main_thread import MainThreadWaker
+from napari_progressive.integration.shared import shared_host_cache
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from napari.layers.base import Layer as _LayerBase
+
+    from napari_progressive.core.cache import HostCache
+    from napari_progressive.core.executor import Executor
+    from napari_progressive.sources.protocol import MultiscaleSource
+else:
+    _LayerBase = object
+
+#: Default GPU texture budget of one layer.
+DEFAULT_GPU_BUDGET = 64 * 2**20
+#: Least time between two plans while the camera moves (ms).
+PLAN_INTERVAL_MS = 25
+
+
+class EmptySliceRequest:
+    """A slice request that reads nothing: the layer's engine does the loading."""
+
+    def __init__(self, layer: Any, slice_input: Any) -> None:
+        self._slice_input = slice_input
+        self._dtype = layer.dtype
+
+    def __call__(self) -> _ScalarFieldSliceResponse:
+        """An empty slice of the requested dims."""
+        return _ScalarFieldSliceResponse.make_empty(
+            slice_input=self._slice_input, rgb=False, dtype=self._dtype
+        )
+
+
+class EmptySlicingMixin:
+    """Mixed into a napari slicing state: napari's slicing, minus the data read."""
+
+    layer: Any
+    _slice_input: Any
+
+    def _set_view_slice(self) -> None:
+        self._update_slice_response(  # type: ignore[attr-defined]
+            EmptySliceRequest(self.layer, self._slice_input)()
+        )
+
+    def _make_slice_request(self, dims: Any) -> Any:
+        return EmptySliceRequest(self.layer, self.make_slice_input(dims))  # type: ignore[attr-defined]
+
+
+class ProgressiveLayerBase(_LayerBase):
+    """Engine, view tracking and value lookup of a progressive layer."""
+
+    engine: LayerEngine
+    gpu_budget_bytes: int
+    loading: EventEmitter
+
+    def _init_engine(
+        self,
+        source: MultiscaleSource,
+        *,
+        gpu_budget_bytes: int,
+        host_cache: HostCache | None,
+        executor: Executor | None,
+        max_in_flight: int | None,
+        lod_bias: float,
+        texture_of: Callable[[np.ndarray], np.ndarray] | None = None,
+        texture_dtype: np.dtype | None = None,
+    ) -> None:
+        """Create the engine (before the napari layer's ``__init__``)."""
+        self.gpu_budget_bytes = int(gpu_budget_bytes)
+        self._waker = MainThreadWaker(self._on_results)
+        self.engine = LayerEngine(
+            source,
+            host_cache=host_cache or shared_host_cache(),
+            executor=executor or shared_thread_pool(),
+            max_in_flight=max_in_flight or 2 * default_workers(),
+            notify=self._waker,
+            lod_bias=lod_bias,
+            texture_of=texture_of,
+            texture_dtype=texture_dtype,
+        )
+        self._debug_overlay = False
+        self._last_view: ViewState | None = None
+
+    def _init_events(self) -> None:
+        """Add the layer's own events (after the napari layer's ``__init__``)."""
+        self.events.add(debug_overlay=Event)
+        # Loading progress gets its own emitter, outside ``layer.events``: the
+        # layer list re-emits every layer event as a row update and repaint.
+        self.loading = EventEmitter(source=self, type_name="loading")
+        self.engine.on_tile = self._on_tile
+        self._plan_throttled = qthrottled(self._plan_now, timeout=PLAN_INTERVAL_MS)
+
+    @property
+    def debug_overlay(self) -> bool:
+        """Whether each tile is tinted and outlined in its level's colour."""
+        return self._debug_overlay
+
+    @debug_overlay.setter
+    def debug_overlay(self, on: bool) -> None:
+        self._debug_overlay = bool(on)
+        self.events.debug_overlay(value=self._debug_overlay)
+
+    def flush_view(self) -> None:
+        """Plan now for the latest view instead of waiting for the throttle."""
+        self._plan_throttled.flush()
+
+    def is_idle(self) -> bool:
+        """Whether the current view has everything it needs on screen."""
+        if not self.visible or self._slice_input.ndisplay != 2:
+            return True  # nothing to show
+        visual = self.engine.visual
+        if self.engine.plan is None or visual is None:
+            return False  # no view planned yet
+        return self.engine.idle and not visual.needs_redraw
+
+    # -- napari hooks ---
+
+    def _set_source(self, source: Any) -> None:
+        """Keep the sample provenance when napari's reader path adds its own.
+
+        Sample data reaches this plugin through its reader, so napari sets the
+        source twice (sample, then path and reader); merge instead of failing.
+        """
+        current: Any = getattr(self, "_source")  # noqa: B009 - typed by napari at runtime only
+        if current.sample and not (current.path or current.reader_plugin):
+            self._source = source.model_copy(update={"sample": current.sample})
+            return
+        super()._set_source(source)
+
+    def _update_draw(
+        self,
+        scale_factor: float,
+        corner_pixels_displayed: np.ndarray,
+        shape_threshold: tuple[int, int],
+    ) -> None:
+        # napari calls this after each frame; the view is taken before each
+        # frame instead (``set_canvas_view``), so there is nothing to do here.
+        self.scale_factor = scale_factor
+
+    def set_canvas_view(
+        self, lo: np.ndarray, hi: np.ndarray, data_per_px: float, canvas: tuple[int, int]
+    ) -> None:
+        """Plan for what a canvas shows (throttled while the camera moves).
+
+        ``lo``/``hi`` bound the view along the displayed axes in level-0 data
+        coordinates (rows, cols); ``data_per_px`` is level-0 pixels per screen
+        pixel; ``canvas`` the canvas size (height, width).
+        """
+        view = self.view_state(lo, hi, data_per_px, canvas)
+        if view is None:
+            self.clear_canvas_view()
+            return
+        if view == self._last_view:
+            return  # redraws of an unchanged view must not keep the throttle busy
+        self._last_view = view
+        if self.engine.plan is None:
+            self._plan_now(view)  # first view: at once
+        else:
+            self._plan_throttled(view)
+
+    def clear_canvas_view(self) -> None:
+        """The canvas shows no 2D view of this layer (3D camera, hidden layer).
+
+        A plan still waiting in the throttle is dropped with it, so a late
+        2D plan cannot come back after the view has gone.
+        """
+        if self._last_view is not None or self.engine.plan is not None:
+            self._last_view = None
+            self._plan_throttled.cancel()
+            self._plan_now(None)
+
+    def _plan_now(self, view: ViewState | None) -> None:
+        self.engine.set_view(view)
+        self.loading()
+
+    def view_state(
+        self, lo: np.ndarray, hi: np.ndarray, data_per_px: float, canvas: tuple[int, int]
+    ) -> ViewState | None:
+        """The frozen ``ViewState`` of a canvas; None when it does not show 2D."""
+        displayed = tuple(int(a) for a in self._slice_input.displayed)
+        if self._slice_input.ndisplay != 2 or len(displayed) != 2 or not self.visible:
+            return None
+        point = np.asarray(self._data_slice.point, dtype=float).copy()
+        point[list(displayed)] = 0.0  # unused; napari may leave NaN there
+        if not np.all(np.isfinite(point)) or not np.isfinite(data_per_px):
+            return None
+        # Quantise to 1/8 screen pixel so that float noise in the camera does
+        # not make every redraw look like a new view.
+        q = data_per_px / 8
+        return ViewState(
+            displayed=(displayed[0], displayed[1]),
+            lo=(float(np.floor(lo[0] / q) * q), float(np.floor(lo[1] / q) * q)),
+            hi=(float(np.ceil(hi[0] / q) * q), float(np.ceil(hi[1] / q) * q)),
+            data_per_screen_px=float(f"{data_per_px:.9g}"),
+            point=tuple(float(v) for v in point),
+            canvas=(int(canvas[0]), int(canvas[1])),
+        )
+
+    def _get_value(self, position: Any) -> Any:
+        """The finest value already in memory at ``position`` (never reads)."""
+        pos = np.asarray(position, dtype=float)
+        for lv, (level, mapping) in enumerate(
+            zip(self.engine.levels, self.engine.mappings, strict=True)
+        ):
+            px = mapping.pixel_of(pos)
+            if np.any(px < 0) or np.any(px >= np.asarray(level.shape)):
+                return None
+            value = self._cached_value(lv, px)
+            if value is not None:
+                return value
+        return None
+
+    def _cached_value(self, lv: int, px: np.ndarray) -> Any:
+        plan = self.engine.plan
+        if plan is None:
+            return None
+        r, c = plan.view.displayed
+        level = self.engine.levels[lv]
+        chunk = tuple(int(p // k) for p, k in zip(px, level.chunks, strict=True))
+        planes = tuple(
+            (a, int(px[a] % level.chunks[a])) for a in range(level.ndim) if a not in (r, c)
+        )
+        tile = self.engine.cached_tile(TileKey(lv, chunk, planes, r > c))
+        if tile is None:
+            return None
+        i, j = int(px[r] % level.chunks[r]), int(px[c] % level.chunks[c])
+        value = tile[j, i] if r > c else tile[i, j]
+        return value.item() if hasattr(value, "item") else value
+
+    # -- engine callbacks ---------------------------------------------------------
+
+    def _on_results(self) -> None:
+        self.engine.drain()
+        self.loading()
+
+    def _on_tile(self, key: TileKey) -> None:
+        if key.level != len(self.engine.levels) - 1:
+            return
+        coarsest = self._coarsest_image()
+        if coarsest is not None:
+            self._on_coarsest(coarsest)
+
+    def _on_coarsest(self, coarsest: np.ndarray) -> None:
+        """All of the coarsest level's current cut is cached (thumbnail, contrast)."""
+
+    def _coarsest_image(self) -> np.ndarray | None:
+        """The coarsest level's current 2D cut, when all its tiles are cached."""
+        plan = self.engine.plan
+        if plan is None:
+            return None
+        last = len(self.engine.levels) - 1
+        tiles = [t for t in plan.tiles if t.key.level == last]
+        if not tiles:
+            return None
+        arrays = [self.engine.cached_tile(t.key) for t in tiles]
+        if any(a is None for a in arrays):
+            return None
+        r, c = plan.view.displayed
+        rows = sorted({t.key.chunk[r] for t in tiles})
+        cols = sorted({t.key.chunk[c] for t in tiles})
+        grid = {(t.key.chunk[r], t.key.chunk[c]): a for t, a in zip(tiles, arrays, strict=True)}
+        if len(grid) != len(rows) * len(cols):
+            return None
+        return np.block([[grid[i, j] for j in cols] for i in rows])

@@ -68,3 +68,46 @@ def test_score_tables_stay_bounded_by_the_keys_held():
 def test_budget_must_be_positive():
     with pytest.raises(ValueError, match="positive"):
         HostCache(0)
+
+
+def test_misses_leave_no_score_entries():
+    cache = HostCache(10_500)
+    for i in range(5_000):
+        assert cache.get(("a", i)) is None
+    assert cache.score_table_size() == 0 and cache.misses == 5_000
+
+
+def test_a_layer_below_its_fair_share_keeps_its_tiles():
+    cache = HostCache(20_500, pinned_fraction=0.0)
+    for i in range(10):
+        cache.put(("quiet", i), TILE.copy(), 0.01)
+    for i in range(1_000):  # a busy layer keeps putting, more recently and more costly
+        cache.put(("busy", i), TILE.copy(), 1.0)
+        assert cache.nbytes <= cache.budget_bytes
+    assert cache.fair_share() == 10_250
+    assert cache.owner_bytes("quiet") == 10_000  # at its share: untouched
+    assert cache.owner_bytes("busy") == 10_000  # evicts its own tiles instead
+    assert ("busy", 999) in cache
+
+
+def test_a_layer_over_its_share_gives_way_to_a_new_one():
+    cache = HostCache(20_500, pinned_fraction=0.0)
+    for i in range(20):
+        cache.put(("old", i), TILE.copy(), 1.0)
+    for i in range(30):
+        cache.put(("new", i), TILE.copy(), 0.01)
+    assert cache.owner_bytes("new") == cache.owner_bytes("old") == 10_000
+
+
+def test_pinned_coarse_tiles_stay_within_their_reserve():
+    cache = HostCache(20_500, pinned_fraction=0.2)  # reserve: 4 tiles
+    for i in range(4):
+        cache.put(("a", "coarse", i), TILE.copy(), 0.001, pinned=True)
+    for i in range(500):
+        cache.put(("a", "fine", i), TILE.copy(), 1.0)
+    assert all(("a", "coarse", i) in cache for i in range(4))
+    assert cache.pinned_bytes == 4_000
+    for i in range(4, 12):  # more pinned tiles than the reserve holds
+        cache.put(("a", "coarse", i), TILE.copy(), 0.001, pinned=True)
+        assert cache.nbytes <= cache.budget_bytes
+    assert cache.pinned_bytes <= cache.pinned_budget_bytes + TILE.nbytes

@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from napari_progressive.core.geometry import block_pyramid, level_mappings
-from napari_progressive.core.planner import WHOLE_COARSEST_MAX_TILES, choose_level, plan_view
+from napari_progressive.core.planner import (
+    FALLBACK,
+    PREFETCH,
+    VISIBLE,
+    WHOLE_COARSEST_MAX_TILES,
+    Motion,
+    choose_level,
+    plan_view,
+)
 from napari_progressive.core.view import ViewState
 
 LEVELS = block_pyramid((2**20, 2**20), (512, 512), np.uint8, 12)
@@ -95,7 +103,7 @@ def test_order_is_coarse_first_then_centre_outwards():
     levels = [t.key.level for t in plan.tiles]
     assert levels == sorted(levels, reverse=True)
     target = [t for t in plan.tiles if t.key.level == plan.target_level]
-    dists = [t.priority[1] for t in target]
+    dists = [t.priority[2] for t in target]
     assert dists == sorted(dists)
     first = target[0]
     assert first.lo[0] <= v.centre[0] < first.hi[0]
@@ -144,3 +152,56 @@ def test_transposed_display_marks_tiles():
     v = view((100.0, 100.0), 1.0, displayed=(1, 0))
     plan = plan_view(LEVELS, v)
     assert all(t.key.transposed for t in plan.tiles)
+
+
+def test_tiers_visible_before_prefetch_before_fallback():
+    small = block_pyramid((4096, 4096), (256, 256), np.uint8, 4)  # coarsest: 2 x 2 tiles
+    v = view((300.0, 300.0), 1.0, canvas=(200, 200))
+    plan = plan_view(small, v, motion=Motion(velocity=(0.0, 2000.0)))
+    tiers = [t.tier for t in plan.tiles]
+    assert tiers == sorted(tiers) and set(tiers) == {VISIBLE, FALLBACK}
+    for t in plan.tiles:  # fallback tiles are exactly those outside the view
+        inside = all(t.hi[i] > v.lo[i] and t.lo[i] < v.hi[i] for i in (0, 1))
+        assert (t.tier == VISIBLE) == inside
+    assert plan.prefetch and all(t.tier == PREFETCH for t in plan.prefetch)
+    assert not plan.prefetch_keys & plan.keys
+
+
+def test_prefetch_follows_the_pan_direction():
+    v = view((300_000.5, 500_000.5), 1.0)
+    right = plan_view(LEVELS, v, motion=Motion(velocity=(0.0, 1500.0)))
+    assert right.prefetch
+    for t in right.prefetch:
+        assert t.key.level == right.target_level
+        assert t.hi[1] > v.hi[1]  # reaches beyond the right edge
+        assert t.lo[1] >= v.lo[1]  # nothing behind the camera
+    left = plan_view(LEVELS, v, motion=Motion(velocity=(0.0, -1500.0)))
+    assert all(t.lo[1] < v.lo[1] for t in left.prefetch)
+    assert plan_view(LEVELS, v).prefetch == ()  # 2D and still: nothing to guess
+
+
+def test_prefetch_bounds_a_fast_pan_to_one_view():
+    v = view((300_000.5, 500_000.5), 1.0)
+    fast = plan_view(LEVELS, v, motion=Motion(velocity=(0.0, 1e9)))
+    assert max(t.lo[1] for t in fast.prefetch) < v.hi[1] + (v.hi[1] - v.lo[1])
+
+
+def test_zooming_in_prefetches_the_next_finer_level_near_the_centre():
+    v = view((300_000.5, 500_000.5), 4.0)
+    plan = plan_view(LEVELS, v, motion=Motion(zoom_rate=-2.0))
+    finer = [t for t in plan.prefetch if t.key.level == plan.target_level - 1]
+    assert finer
+    for t in finer:
+        assert t.hi[0] > v.centre[0] - (v.hi[0] - v.lo[0]) / 4
+        assert t.lo[0] < v.centre[0] + (v.hi[0] - v.lo[0]) / 4
+    assert not plan_view(LEVELS, v, motion=Motion(zoom_rate=2.0)).prefetch
+
+
+def test_prefetch_takes_the_neighbouring_planes_of_a_stack():
+    levels = block_pyramid((256, 1024, 1024), (64, 256, 256), np.uint16, 3)
+    v = view((512.0, 512.0), 1.0, canvas=(256, 256), point=(130.0, 0.0, 0.0), displayed=(1, 2))
+    plan = plan_view(levels, v)
+    planes = {(t.key.level, t.key.chunk[0] * 64 + t.key.planes[0][1]) for t in plan.prefetch}
+    z0, z2 = 130, math.floor(130.5 / 4)
+    assert {(0, z0 - 1), (0, z0 + 1), (2, z2 - 1), (2, z2 + 1)} <= planes
+    assert all(lv in (0, 2) for lv, _ in planes)

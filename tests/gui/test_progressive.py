@@ -180,3 +180,27 @@ def test_additive_blending_adds_two_layers(viewer, shot):
     assert top.blending == "additive" and base.blending == "translucent"
     both = shot(viewer)[..., 0].astype(int)
     np.testing.assert_allclose(both, np.minimum(2 * single, 255), atol=2)
+
+
+def test_next_time_point_is_prefetched_so_the_slider_never_blanks(viewer, shot, qtbot):
+    rng = np.random.default_rng(2)
+    stack = rng.integers(1, 255, (6, 512, 512), dtype=np.uint8)
+    levels = [stack, stack[:, ::2, ::2].copy(), stack[:, ::4, ::4].copy()]
+    slow = InstrumentedSource(npg.open_source(levels), delay=0.5, delay_levels={0, 1})
+    layer = _add(viewer, slow)
+    viewer.dims.current_step = (3, 256, 256)
+    before = shot(viewer)
+    assert all(lv.chunks[0] == 1 for lv in layer.engine.levels)  # one plane per chunk
+    planes = {(k.level, k.chunk[0]) for k in layer.engine.plan.prefetch_keys}
+    assert planes == {(2, 2), (2, 4), (0, 2), (0, 4)}  # coarsest and target level, t +- 1
+    qtbot.waitUntil(lambda: layer.engine.scheduler.idle, timeout=20_000)  # prefetch landed
+    reads = len(slow.reads)
+    viewer.dims.current_step = (4, 256, 256)
+    first = shot(viewer, idle=False)
+    assert npg.stats(layer)["available"] > 0, "the prefetched plane shows at once"
+    covered = (before[..., :3].max(axis=-1) > 0).mean()
+    assert (first[..., :3].max(axis=-1) > 0).mean() >= covered - 0.001  # no blank tile
+    shot(viewer)
+    assert npg.stats(layer)["levels"] == [0]
+    again = {lv for lv, index, _ in slow.reads[reads:] if index[0] == 4}
+    assert again <= {1}  # the prefetched levels (0 and 2) were not read again

@@ -1,8 +1,12 @@
 """Pure planning: from a view to the prioritised list of tiles it needs.
 
-The cost is proportional to the number of tiles that cover the view (summed
-over the target level and its coarser fallbacks), never to the size of the
-dataset.
+Tiles come in tiers, as in Neuroglancer: ``VISIBLE`` (inside the view, at the
+target level and every coarser one), ``PREFETCH`` (where the camera is
+heading, the neighbouring planes of the hidden axes, the next finer level when
+zooming in) and ``FALLBACK`` (the rest of a small coarsest level, so a pan
+never shows a blank). Inside a tier, coarse first, then nearest the view
+centre. The cost is proportional to the number of tiles planned, never to
+the size of the dataset.
 """
 
 from __future__ import annotations
@@ -36,33 +40,61 @@ class TileKey:
     transposed: bool = False
 
 
+#: Priority tiers, most important first.
+VISIBLE, PREFETCH, FALLBACK = 0, 1, 2
+#: How far ahead of a moving camera to prefetch (seconds of motion, at most one view).
+PREFETCH_HORIZON_S = 0.5
+
+
 @dataclass(frozen=True)
 class PlannedTile:
-    """A needed tile with its priority and its level-0 extent (rows, cols).
+    """A planned tile with its priority and its level-0 extent (rows, cols).
 
     ``lo``/``hi`` bound the tile in level-0 data coordinates along the
-    displayed axes; ``priority`` sorts ascending (coarse first, then by
+    displayed axes; ``priority`` sorts ascending: (tier, coarse first,
     screen distance from the view centre).
     """
 
     key: TileKey
-    priority: tuple[float, float]
+    priority: tuple[float, float, float]
     lo: tuple[float, float]
     hi: tuple[float, float]
+
+    @property
+    def tier(self) -> int:
+        """``VISIBLE``, ``PREFETCH`` or ``FALLBACK``."""
+        return int(self.priority[0])
+
+
+@dataclass(frozen=True)
+class Motion:
+    """How the camera moves: level-0 units per second along (rows, cols), and zoom.
+
+    ``zoom_rate`` is d log2(data per screen pixel) / dt: negative while zooming in.
+    """
+
+    velocity: tuple[float, float] = (0.0, 0.0)
+    zoom_rate: float = 0.0
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything one view needs, sorted by priority."""
+    """Everything one view shows (``tiles``) and fetches ahead (``prefetch``), by priority."""
 
     view: ViewState
     target_level: int
     tiles: tuple[PlannedTile, ...]
+    prefetch: tuple[PlannedTile, ...] = ()
 
     @property
     def keys(self) -> frozenset[TileKey]:
-        """The set of needed keys."""
+        """The keys the view draws from (visible and fallback tiles)."""
         return frozenset(t.key for t in self.tiles)
+
+    @property
+    def prefetch_keys(self) -> frozenset[TileKey]:
+        """Keys fetched into the host cache only."""
+        return frozenset(t.key for t in self.prefetch)
 
 
 def choose_level(
@@ -94,10 +126,12 @@ def plan_view(
     view: ViewState,
     mappings: Sequence[LevelMapping] | None = None,
     lod_bias: float = 0.0,
+    motion: Motion | None = None,
 ) -> Plan:
-    """Tiles of the best-matching level covering ``view`` plus coarser fallbacks.
+    """Tiles of the best-matching level covering ``view``, coarser fallbacks, and prefetch.
 
-    Ordered coarse level first; within a level, nearest the view centre first.
+    ``motion`` (the camera's recent movement) aims the prefetch; without it
+    only the neighbouring planes of the hidden axes are prefetched.
     """
     maps = tuple(mappings) if mappings is not None else level_mappings(levels)
     target = choose_level(maps, view.displayed, view.data_per_screen_px, lod_bias)
@@ -107,7 +141,54 @@ def plan_view(
         whole = lv == last and _tiles_in_view_plane(levels[lv], view) <= WHOLE_COARSEST_MAX_TILES
         tiles.extend(_level_tiles(lv, levels[lv], maps[lv], view, whole=whole))
     tiles.sort(key=lambda t: t.priority)
-    return Plan(view=view, target_level=target, tiles=tuple(tiles))
+    shown = {t.key for t in tiles}
+    prefetch = {
+        t.key: t
+        for t in _prefetch(levels, maps, view, target, motion or Motion())
+        if t.key not in shown
+    }
+    ahead = sorted(prefetch.values(), key=lambda t: t.priority)
+    return Plan(view=view, target_level=target, tiles=tuple(tiles), prefetch=tuple(ahead))
+
+
+def _prefetch(
+    levels: Sequence[Level],
+    maps: Sequence[LevelMapping],
+    view: ViewState,
+    target: int,
+    motion: Motion,
+) -> list[PlannedTile]:
+    """Tiles a moving camera or a moved slider is likely to need next."""
+    out: list[PlannedTile] = []
+    lo, hi = np.asarray(view.lo), np.asarray(view.hi)
+    extent = hi - lo
+    shift = np.clip(np.asarray(motion.velocity) * PREFETCH_HORIZON_S, -extent, extent)
+    if np.any(shift != 0):
+        lo_ahead, hi_ahead = np.minimum(lo, lo + shift), np.maximum(hi, hi + shift)
+        out += _level_tiles(
+            target, levels[target], maps[target], view, lo=lo_ahead, hi=hi_ahead, tier=PREFETCH
+        )
+    if motion.zoom_rate < 0 and target > 0:  # zooming in: the finer level near the centre
+        centre = np.asarray(view.centre)
+        out += _level_tiles(
+            target - 1,
+            levels[target - 1],
+            maps[target - 1],
+            view,
+            lo=centre - extent / 4,
+            hi=centre + extent / 4,
+            tier=PREFETCH,
+        )
+    hidden = [a for a in range(levels[0].ndim) if a not in view.displayed]
+    last = len(levels) - 1
+    for lv, axes in ((last, hidden), (target, hidden[:1])):
+        step = maps[lv].factor
+        for axis in axes:
+            for sign in (-1.0, 1.0):
+                point = np.asarray(view.point, dtype=float).copy()
+                point[axis] += sign * step[axis]
+                out += _level_tiles(lv, levels[lv], maps[lv], view, point=point, tier=PREFETCH)
+    return out
 
 
 def _tiles_in_view_plane(level: Level, view: ViewState) -> int:
@@ -115,25 +196,44 @@ def _tiles_in_view_plane(level: Level, view: ViewState) -> int:
 
 
 def _level_tiles(
-    lv: int, level: Level, mapping: LevelMapping, view: ViewState, whole: bool = False
+    lv: int,
+    level: Level,
+    mapping: LevelMapping,
+    view: ViewState,
+    *,
+    whole: bool = False,
+    lo: np.ndarray | None = None,
+    hi: np.ndarray | None = None,
+    point: np.ndarray | None = None,
+    tier: int = VISIBLE,
 ) -> list[PlannedTile]:
-    planes = _planes(level, mapping, view)
+    """Tiles of level ``lv`` over a rectangle (default: the view) at a slice point.
+
+    With ``whole``, every tile of the plane; those outside the view are ``FALLBACK``.
+    """
+    point = np.asarray(view.point if point is None else point, dtype=float)
+    if len(point) != level.ndim:
+        point = np.zeros(level.ndim)
+    planes = _planes(level, mapping, view.displayed, point)
     if planes is None:
         return []
     r, c = view.displayed
     ax = [r, c]
     shape = np.asarray(level.shape)[ax]
     chunks = np.asarray(level.chunks)[ax]
+    rect_lo = np.asarray(view.lo if lo is None else lo, dtype=float)
+    rect_hi = np.asarray(view.hi if hi is None else hi, dtype=float)
     if whole:
         first, last = np.zeros(2, dtype=np.int64), (shape - 1) // chunks
     else:
-        lo_px = mapping.pixel_of(np.asarray(_full(view, view.lo, level.ndim)))[ax]
-        hi_px = mapping.pixel_of(np.asarray(_full(view, view.hi, level.ndim)))[ax]
+        lo_px = mapping.pixel_of(_full(point, view.displayed, rect_lo))[ax]
+        hi_px = mapping.pixel_of(_full(point, view.displayed, rect_hi))[ax]
         if np.any(hi_px < 0) or np.any(lo_px > shape - 1):
             return []
         first = np.clip(lo_px, 0, shape - 1) // chunks
         last = np.clip(hi_px, 0, shape - 1) // chunks
     centre = np.asarray(view.centre)
+    view_lo, view_hi = np.asarray(view.lo), np.asarray(view.hi)
     out = []
     chunk = [0] * level.ndim
     for axis, offset in planes:
@@ -144,32 +244,35 @@ def _level_tiles(
             chunk[r], chunk[c] = i, j
             start = np.array([i, j]) * chunks
             stop = np.minimum(start + chunks, shape)
-            lo, hi = _edges(mapping, ax, start, stop)
-            dist = _rect_distance(centre, lo, hi) / view.data_per_screen_px
+            t_lo, t_hi = _edges(mapping, ax, start, stop)
+            dist = _rect_distance(centre, t_lo, t_hi) / view.data_per_screen_px
+            in_view = bool(np.all(t_hi > view_lo) and np.all(t_lo < view_hi))
             out.append(
                 PlannedTile(
                     key=TileKey(lv, tuple(chunk), plane_key, r > c),
-                    priority=(float(-lv), float(dist)),
-                    lo=(float(lo[0]), float(lo[1])),
-                    hi=(float(hi[0]), float(hi[1])),
+                    priority=(float(tier if in_view or tier != VISIBLE else FALLBACK), -lv, dist),
+                    lo=(float(t_lo[0]), float(t_lo[1])),
+                    hi=(float(t_hi[0]), float(t_hi[1])),
                 )
             )
     return out
 
 
-def _full(view: ViewState, pair: tuple[float, float], ndim: int) -> list[float]:
-    """An nD level-0 point: ``pair`` on the displayed axes, the slice elsewhere."""
-    p = list(view.point) if len(view.point) == ndim else [0.0] * ndim
-    p[view.displayed[0]], p[view.displayed[1]] = pair
+def _full(point: np.ndarray, displayed: tuple[int, int], pair: np.ndarray) -> np.ndarray:
+    """An nD level-0 point: ``pair`` on the displayed axes, ``point`` elsewhere."""
+    p = point.copy()
+    p[list(displayed)] = pair
     return p
 
 
-def _planes(level: Level, mapping: LevelMapping, view: ViewState) -> list[tuple[int, int]] | None:
+def _planes(
+    level: Level, mapping: LevelMapping, displayed: tuple[int, int], point: np.ndarray
+) -> list[tuple[int, int]] | None:
     """Level pixel index of the slice on each hidden axis; None when outside."""
-    hidden = [a for a in range(level.ndim) if a not in view.displayed]
+    hidden = [a for a in range(level.ndim) if a not in displayed]
     if not hidden:
         return []
-    px = mapping.pixel_of(np.asarray(view.point, dtype=float))
+    px = mapping.pixel_of(point)
     out = []
     for a in hidden:
         if not 0 <= px[a] < level.shape[a]:

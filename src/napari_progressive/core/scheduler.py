@@ -18,7 +18,7 @@ from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Hashable, Sequence
+    from collections.abc import Callable, Collection, Hashable, Sequence
     from concurrent.futures import Future
 
     from napari_progressive.core.executor import Executor
@@ -94,6 +94,15 @@ class Scheduler:
     def in_flight(self) -> int:
         """Jobs running now."""
         return len(self._in_flight)
+
+    def pending(self, keys: Collection[Hashable]) -> bool:
+        """Whether any of ``keys`` is queued, running, or done but not drained."""
+        with self._lock:
+            if not self._results.empty():
+                return True
+            return any(k in self._in_flight for k in keys) or any(
+                j.key in keys for j in self._queue
+            )
 
     def is_in_flight(self, key: Hashable) -> bool:
         """Whether ``key`` is being worked on now."""

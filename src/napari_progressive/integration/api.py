@@ -97,7 +97,11 @@ def stats(layer: ProgressiveLayerBase) -> dict[str, Any]:
     """Loading counters of ``layer``.
 
     Keys include ``needed`` (tiles the view needs), ``available`` (of those,
-    on the GPU), ``queued``, ``in_flight``, ``failed``, ``host_bytes``,
+    on the GPU), ``prefetch`` (tiles fetched ahead of the camera), ``queued``,
+    ``in_flight``, ``failed``, ``host_bytes`` (this layer's bytes in the shared
+    host cache) against ``host_share_bytes`` (its fair share under pressure) and
+    ``host_budget_bytes``, ``host_pinned_bytes`` (coarsest levels kept),
+    ``cache_hits``/``cache_misses``/``cache_evictions`` (the shared cache),
     ``gpu_bytes`` and ``levels`` (levels drawn in the latest frame).
     """
     return layer.engine.stats()

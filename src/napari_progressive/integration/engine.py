@@ -18,7 +18,7 @@ import numpy as np
 
 from napari_progressive.core.errors import ChunkReadError
 from napari_progressive.core.geometry import level_mappings, validate_levels
-from napari_progressive.core.planner import Plan, TileKey, plan_view
+from napari_progressive.core.planner import PREFETCH, Motion, Plan, TileKey, plan_view
 from napari_progressive.core.scheduler import Job, Scheduler
 from napari_progressive.render.formats import texture_format, to_texture
 
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from napari_progressive.sources.protocol import MultiscaleSource
 
 _ids = itertools.count()
+#: The coarsest levels kept in the host cache's pinned reserve.
+PINNED_LEVELS = 2
 #: Seconds before a failed tile is tried again: doubles per failure up to this.
 MAX_RETRY_DELAY = 60.0
 
@@ -103,8 +105,11 @@ class LayerEngine:
         if self.plan is not None:
             self._apply(self.plan)
 
-    def set_view(self, view: ViewState | None) -> None:
-        """Plan for ``view`` (None: show nothing) unless it is unchanged."""
+    def set_view(self, view: ViewState | None, motion: Motion | None = None) -> None:
+        """Plan for ``view`` (None: show nothing) unless it is unchanged.
+
+        ``motion`` is how the camera has been moving; it aims the prefetch.
+        """
         if view is None:
             self.plan = None
             self.scheduler.update([])
@@ -113,7 +118,7 @@ class LayerEngine:
             return
         if self.plan is not None and self.plan.view == view:
             return
-        self._apply(plan_view(self.levels, view, self.mappings, self.lod_bias))
+        self._apply(plan_view(self.levels, view, self.mappings, self.lod_bias, motion))
 
     def set_texture_mapping(
         self, texture_of: Callable[[np.ndarray], np.ndarray], dtype: np.dtype
@@ -148,7 +153,9 @@ class LayerEngine:
                 changed_failures = True
             fetched: _Fetched = r.value
             if fetched.cached is not None:
-                self._cache.put((self._owner, key), fetched.cached, r.seconds)
+                self._cache.put(
+                    (self._owner, key), fetched.cached, r.seconds, pinned=self._pinned(key)
+                )
             if fetched.mapping != self._mapping:
                 stale = True  # mapped before the colormap changed: map again
             elif self.visual is not None and key in needed:
@@ -162,9 +169,10 @@ class LayerEngine:
 
     @property
     def idle(self) -> bool:
-        """Nothing to fetch, drain or upload for the current view."""
-        pending = self.visual.pending_uploads if self.visual is not None else 0
-        return self.scheduler.idle and pending == 0
+        """Nothing to fetch, drain or upload that the current view shows (prefetch aside)."""
+        uploads = self.visual.pending_uploads if self.visual is not None else 0
+        needed = self.plan.keys if self.plan is not None else frozenset()
+        return uploads == 0 and not self.scheduler.pending(needed)
 
     def failures(self) -> dict[TileKey, str]:
         """Error message of every tile that failed to load."""
@@ -183,12 +191,18 @@ class LayerEngine:
         drawn = visual.drawn() if visual is not None else []
         return {
             "needed": len(keys),
+            "prefetch": len(plan.prefetch) if plan is not None else 0,
             "available": len(keys & resident),
             "queued": self.scheduler.queued,
             "in_flight": self.scheduler.in_flight,
             "failed": len(keys & self._failures.keys()),
             "host_bytes": self._cache.owner_bytes(self._owner),
+            "host_share_bytes": self._cache.fair_share(),
             "host_budget_bytes": self._cache.budget_bytes,
+            "host_pinned_bytes": self._cache.pinned_bytes,
+            "cache_hits": self._cache.hits,
+            "cache_misses": self._cache.misses,
+            "cache_evictions": self._cache.evictions,
             "gpu_bytes": visual.gpu_bytes if visual is not None else 0,
             "gpu_slots": visual.capacity if visual is not None else 0,
             "levels": sorted({t.key.level for t in drawn}),
@@ -205,7 +219,7 @@ class LayerEngine:
             visual.set_plan(plan, self._failures)
         now = time.monotonic()
         jobs = []
-        for t in plan.tiles:
+        for t in plan.tiles + plan.prefetch:
             key = t.key
             if visual is not None and visual.is_resident(key):
                 continue
@@ -217,6 +231,8 @@ class LayerEngine:
                 jobs.append(
                     Job(t.priority, key, partial(self._fetch, key, self._texture_of, self._mapping))
                 )
+            elif t.tier == PREFETCH:
+                continue  # cached is all a prefetch asks for
             elif self._keep_raw:
                 jobs.append(
                     Job(t.priority, key, partial(_mapped, cached, self._texture_of, self._mapping))
@@ -224,6 +240,10 @@ class LayerEngine:
             elif visual is not None:
                 visual.stage(key, cached)
         self.scheduler.update(jobs)
+
+    def _pinned(self, key: TileKey) -> bool:
+        """The two coarsest levels stay cached: every view falls back on them."""
+        return key.level >= len(self.levels) - PINNED_LEVELS
 
     def _record_failure(self, key: TileKey, error: BaseException) -> None:
         f = self._failures.get(key)

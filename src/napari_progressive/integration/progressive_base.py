@@ -9,6 +9,7 @@ one that reads nothing.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from napari.utils.events import Event, EventEmitter
 from superqt.utils import qthrottled
 
 from napari_progressive.core.executor import default_workers, shared_thread_pool
+from napari_progressive.core.motion import MotionTracker
 from napari_progressive.core.planner import TileKey
 from napari_progressive.core.view import ViewState
 from napari_progressive.integration.engine import LayerEngine
@@ -103,6 +105,7 @@ class ProgressiveLayerBase(_LayerBase):
         )
         self._debug_overlay = False
         self._last_view: ViewState | None = None
+        self._motion = MotionTracker()
 
     def _init_events(self) -> None:
         """Add the layer's own events (after the napari layer's ``__init__``)."""
@@ -176,6 +179,7 @@ class ProgressiveLayerBase(_LayerBase):
         if view == self._last_view:
             return  # redraws of an unchanged view must not keep the throttle busy
         self._last_view = view
+        self._motion.update(view, time.monotonic())
         if self.engine.plan is None:
             self._plan_now(view)  # first view: at once
         else:
@@ -193,7 +197,7 @@ class ProgressiveLayerBase(_LayerBase):
             self._plan_now(None)
 
     def _plan_now(self, view: ViewState | None) -> None:
-        self.engine.set_view(view)
+        self.engine.set_view(view, self._motion.motion)
         self.loading()
 
     def view_state(

@@ -77,6 +77,12 @@ def _add_view_options(demo: argparse.ArgumentParser) -> None:
         default=120.0,
         help="seconds to wait for full resolution before a screenshot",
     )
+    demo.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="read/compute chunks on a dask.distributed cluster: a scheduler address "
+        "(tcp://host:8786), or 'local' to start a LocalCluster on this machine",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,7 +109,9 @@ def _demo(args: argparse.Namespace) -> int:
     viewer = napari.Viewer(title="napari-progressive: Mandelbrot", show=True)
     _dock_widget(viewer)
     source = mandelbrot(levels=args.levels, tile=args.tile)
-    add_progressive_image(viewer, source, **mandelbrot_display(args.levels))
+    add_progressive_image(
+        viewer, source, executor=_executor(args), **mandelbrot_display(args.levels)
+    )
     if args.center_complex is not None:
         row, col = source.data_coord_of(complex(*args.center_complex))
         args.center = (row, col)
@@ -119,7 +127,9 @@ def _view(args: argparse.Namespace) -> int:
     viewer = napari.Viewer(title=f"napari-progressive: {args.uri}", show=True)
     _dock_widget(viewer)
     try:
-        add_progressive_layers(viewer, args.uri, timeout=args.read_timeout)
+        add_progressive_layers(
+            viewer, args.uri, timeout=args.read_timeout, executor=_executor(args)
+        )
     except ProgressiveError as e:
         print(f"napari-progressive: {e}", file=sys.stderr)
         viewer.close()
@@ -127,6 +137,26 @@ def _view(args: argparse.Namespace) -> int:
     if args.center_complex is not None:
         print("--center-complex applies to the Mandelbrot demo only", file=sys.stderr)
     return _show(viewer, args)
+
+
+def _executor(args: argparse.Namespace) -> Any:
+    """A dask.distributed Client for ``--scheduler`` (None: the local thread pool)."""
+    if not args.scheduler:
+        return None
+    import atexit
+
+    from distributed import Client, LocalCluster
+
+    if args.scheduler != "local":
+        client = Client(args.scheduler, set_as_default=False)
+        atexit.register(client.close)
+        return client
+    cluster = LocalCluster(processes=True, dashboard_address=None)
+    print(f"started a LocalCluster at {cluster.scheduler_address}")
+    client = Client(cluster, set_as_default=False)
+    atexit.register(cluster.close)  # runs last: the client lets go of its data first
+    atexit.register(client.close)
+    return client
 
 
 def _show(viewer: Any, args: argparse.Namespace) -> int:

@@ -111,3 +111,11 @@ def test_pinned_coarse_tiles_stay_within_their_reserve():
         cache.put(("a", "coarse", i), TILE.copy(), 0.001, pinned=True)
         assert cache.nbytes <= cache.budget_bytes
     assert cache.pinned_bytes <= cache.pinned_budget_bytes + TILE.nbytes
+
+
+def test_an_array_inside_a_larger_buffer_is_stored_as_its_own_bytes():
+    """Arrays unpickled from a cluster message share the message's buffer."""
+    inner = np.frombuffer(bytes(10_000), np.uint8)[:100]
+    cache = HostCache(10**6)
+    cache.put(("a", 0), inner, 0.01)
+    assert cache.peek(("a", 0)).base is None and cache.nbytes == 100

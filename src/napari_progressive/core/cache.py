@@ -211,7 +211,7 @@ class HostCache:
         A view into a larger array is copied first so that the cache never
         keeps more bytes alive than it counts.
         """
-        if value.base is not None and value.base.nbytes > value.nbytes:
+        if _owned_bytes(value) > value.nbytes:
             value = value.copy()
         with self._lock:
             if key in self._cache.data:
@@ -251,6 +251,14 @@ class HostCache:
             self._owner_bytes[owner] = left
         else:
             self._owner_bytes.pop(owner, None)
+
+
+def _owned_bytes(value: np.ndarray) -> int:
+    """Bytes ``value`` keeps alive: its base's (an array, or a buffer it arrived in)."""
+    base = value.base
+    if base is None:
+        return int(value.nbytes)
+    return int(getattr(base, "nbytes", None) or memoryview(base).nbytes)
 
 
 def _owner(key: Hashable) -> Hashable:

@@ -1,7 +1,9 @@
 """Executors that run chunk jobs off the main thread.
 
-The scheduler needs only ``submit(fn) -> Future``; a ``dask.distributed``
-``Client`` has the same shape and plugs in later. A per-chunk dask graph is
+The scheduler needs only ``submit(fn, *args) -> concurrent.futures.Future``.
+The default is one process-wide thread pool. ``DistributedExecutor`` runs
+the same jobs on a ``dask.distributed`` cluster (a ``Client`` or a scheduler
+address): one task per chunk, no graph. A per-chunk dask *graph* is
 deliberately not used on the hot path: building and scheduling one costs about
 ten times the read and decode of a chunk.
 """
@@ -20,9 +22,74 @@ if TYPE_CHECKING:
 class Executor(Protocol):
     """What the scheduler needs from an executor."""
 
-    def submit(self, fn: Callable[[], Any], /) -> Future[Any]:
-        """Run ``fn`` somewhere other than the calling thread."""
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
+        """Run ``fn(*args)`` somewhere other than the calling thread."""
         ...
+
+
+def share(executor: Executor, obj: Any) -> Any:
+    """``obj`` as jobs on ``executor`` should receive it (sent to a cluster once)."""
+    shared = getattr(executor, "share", None)
+    return shared(obj) if shared is not None else obj
+
+
+def executor_slots(executor: Executor) -> int:
+    """How many jobs ``executor`` runs at once."""
+    slots = getattr(executor, "slots", None)
+    return int(slots()) if callable(slots) else default_workers()
+
+
+class DistributedExecutor:
+    """Runs jobs as plain tasks on a ``dask.distributed`` cluster.
+
+    ``client`` is a ``distributed.Client`` or a scheduler address
+    (``"tcp://host:8786"``). Job functions and their arguments travel by
+    pickle; a source is scattered to every worker once (``share``).
+    """
+
+    def __init__(self, client: Any) -> None:
+        if isinstance(client, str):
+            from distributed import Client
+
+            client = Client(client, set_as_default=False)
+        self.client = client
+        self._pending: set[Any] = set()  # a dropped distributed future cancels its task
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
+        """Run ``fn(*args)`` on a worker; the result arrives in a concurrent Future."""
+        out: Future[Any] = Future()
+        task = self.client.submit(fn, *args, pure=False)
+        with self._lock:
+            self._pending.add(task)
+
+        def done(finished: Any) -> None:
+            with self._lock:
+                self._pending.discard(finished)
+            try:
+                out.set_result(finished.result())
+            except BaseException as e:
+                out.set_exception(e)
+
+        task.add_done_callback(done)
+        return out
+
+    def share(self, obj: Any) -> Any:
+        """Scatter ``obj`` to every worker; jobs receive it by reference."""
+        return self.client.scatter(obj, broadcast=True, hash=False)
+
+    def slots(self) -> int:
+        """Threads across the cluster's workers."""
+        return max(1, sum(self.client.nthreads().values()))
+
+
+def as_executor(executor: Any) -> Executor:
+    """An ``Executor`` from an executor, a ``distributed.Client`` or a scheduler address."""
+    if isinstance(executor, str) or (hasattr(executor, "scatter") and hasattr(executor, "gather")):
+        return DistributedExecutor(executor)
+    if not callable(getattr(executor, "submit", None)):
+        raise TypeError(f"not an executor, Client or scheduler address: {executor!r}")
+    return executor
 
 
 def default_workers() -> int:

@@ -26,11 +26,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, order=True)
 class Job:
-    """A unit of work: ``run()`` returns the value for ``key``."""
+    """A unit of work: ``run(*args)`` returns the value for ``key``.
+
+    ``run`` and ``args`` must pickle when the executor is a cluster.
+    """
 
     priority: tuple[float, ...]
     key: Hashable = field(compare=False)
-    run: Callable[[], Any] = field(compare=False)
+    run: Callable[..., Any] = field(compare=False)
+    args: tuple[Any, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,7 @@ class Scheduler:
                 self.submitted += 1
             start = time.perf_counter()
             try:
-                fut = self._executor.submit(job.run)
+                fut = self._executor.submit(job.run, *job.args)
             except RuntimeError:  # the executor shut down (interpreter exit)
                 with self._lock:
                     self._in_flight.pop(job.key, None)

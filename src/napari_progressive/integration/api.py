@@ -49,7 +49,8 @@ def add_progressive_layers(viewer: napari.Viewer, uri_or_data: Any, **options: A
     """Add every layer of a dataset (``open_layers``) and its ROI tables as a Shapes layer.
 
     OME-Zarr channels become one layer each, with the file's colours and
-    windows; label images are added over them.
+    windows; label images are added over them. ``executor=`` (a
+    ``distributed.Client`` or a scheduler address) reads chunks on a cluster.
     """
     register_vispy_layers()
     layers = open_as_layers(uri_or_data, **options)

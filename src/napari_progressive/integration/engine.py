@@ -1,7 +1,9 @@
 """One layer's loading engine: view -> plan -> fetch -> cache -> GPU.
 
-Runs on the main thread except ``_fetch``, which the executor runs on a
-worker. It imports no Qt and no napari: the layer hands it views and a
+Runs on the main thread except ``fetch_tile`` and ``map_tile``, which the
+executor runs on a worker thread or a ``dask.distributed`` worker (so they
+take everything they need as picklable arguments: the source travels once,
+through ``Executor.share``). It imports no Qt and no napari: the layer hands it views and a
 ``notify`` callback that wakes the main thread when results are ready.
 """
 
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from napari_progressive.core.errors import ChunkReadError
+from napari_progressive.core.executor import share
 from napari_progressive.core.geometry import level_mappings, validate_levels
 from napari_progressive.core.planner import PREFETCH, Motion, Plan, TileKey, plan_view
 from napari_progressive.core.scheduler import Job, Scheduler
@@ -45,6 +48,7 @@ class _Fetched:
     cached: np.ndarray | None
     texture: np.ndarray
     mapping: int
+    worker: str = ""
 
 
 @dataclass
@@ -90,11 +94,11 @@ class LayerEngine:
         self._owner = ("layer", next(_ids))
         self._notify = notify
         self.scheduler = Scheduler(executor, max_in_flight, notify=notify)
+        self._shared_source = share(executor, source)
         self.plan: Plan | None = None
         self.visual: TiledImageVisual | None = None
         self._failures: dict[TileKey, _Failure] = {}
         self.read_threads: set[str] = set()
-        self._read_threads_lock = threading.Lock()
         self.on_tile: Callable[[TileKey], None] | None = None
 
     # -- main thread ------------------------------------------------------------
@@ -152,6 +156,7 @@ class LayerEngine:
             if self._failures.pop(key, None) is not None:
                 changed_failures = True
             fetched: _Fetched = r.value
+            self.read_threads.add(fetched.worker)
             if fetched.cached is not None:
                 self._cache.put(
                     (self._owner, key), fetched.cached, r.seconds, pinned=self._pinned(key)
@@ -228,14 +233,13 @@ class LayerEngine:
                 continue
             cached = self._cache.get((self._owner, key))
             if cached is None:
-                jobs.append(
-                    Job(t.priority, key, partial(self._fetch, key, self._texture_of, self._mapping))
-                )
+                fetch = (self._shared_source, key, self._texture_of, self._keep_raw, self._mapping)
+                jobs.append(Job(t.priority, key, fetch_tile, fetch))
             elif t.tier == PREFETCH:
                 continue  # cached is all a prefetch asks for
             elif self._keep_raw:
                 jobs.append(
-                    Job(t.priority, key, partial(_mapped, cached, self._texture_of, self._mapping))
+                    Job(t.priority, key, map_tile, (cached, self._texture_of, self._mapping))
                 )
             elif visual is not None:
                 visual.stage(key, cached)
@@ -251,42 +255,43 @@ class LayerEngine:
         delay = min(MAX_RETRY_DELAY, 2.0 ** (count - 1))
         self._failures[key] = _Failure(str(error), count, time.monotonic() + delay)
 
-    # -- worker threads -----------------------------------------------------------
 
-    def _fetch(
-        self, key: TileKey, texture_of: Callable[[np.ndarray], np.ndarray], mapping: int
-    ) -> _Fetched:
-        with self._read_threads_lock:
-            self.read_threads.add(threading.current_thread().name)
-        try:
-            chunk = np.asarray(self.source.read_chunk(key.level, key.chunk))
-        except ChunkReadError:
-            raise
-        except Exception as e:
-            raise ChunkReadError(
-                self.source.name, key.level, key.chunk, f"{type(e).__name__}: {e}"
-            ) from e
-        expected = tuple(s.stop - s.start for s in self.levels[key.level].chunk_slices(key.chunk))
-        if chunk.shape != expected:
-            raise ChunkReadError(
-                self.source.name,
-                key.level,
-                key.chunk,
-                f"chunk has shape {chunk.shape}, expected {expected}",
-            )
-        cut = _plane(chunk, key)
-        if self._keep_raw:
-            cut = np.ascontiguousarray(cut)
-            return _Fetched(cut, texture_of(cut), mapping)
-        texture = texture_of(cut)
-        return _Fetched(texture, texture, mapping)
+# -- workers (threads or dask.distributed workers) --------------------------------
 
 
-def _mapped(
+def fetch_tile(
+    source: MultiscaleSource,
+    key: TileKey,
+    texture_of: Callable[[np.ndarray], np.ndarray],
+    keep_raw: bool,
+    mapping: int,
+) -> _Fetched:
+    """Read the chunk of ``key``, cut its 2D plane and make its texture."""
+    try:
+        chunk = np.asarray(source.read_chunk(key.level, key.chunk))
+    except ChunkReadError:
+        raise
+    except Exception as e:
+        raise ChunkReadError(source.name, key.level, key.chunk, f"{type(e).__name__}: {e}") from e
+    expected = tuple(s.stop - s.start for s in source.levels[key.level].chunk_slices(key.chunk))
+    if chunk.shape != expected:
+        raise ChunkReadError(
+            source.name, key.level, key.chunk, f"chunk has shape {chunk.shape}, expected {expected}"
+        )
+    cut = _plane(chunk, key)
+    worker = threading.current_thread().name
+    if keep_raw:
+        cut = np.ascontiguousarray(cut)
+        return _Fetched(cut, texture_of(cut), mapping, worker)
+    texture = texture_of(cut)
+    return _Fetched(texture, texture, mapping, worker)
+
+
+def map_tile(
     cut: np.ndarray, texture_of: Callable[[np.ndarray], np.ndarray], mapping: int
 ) -> _Fetched:
-    """A cached cut mapped to a texture (worker side; no I/O)."""
-    return _Fetched(None, texture_of(cut), mapping)
+    """A cached cut mapped to a texture (no I/O)."""
+    return _Fetched(None, texture_of(cut), mapping, threading.current_thread().name)
 
 
 def _plane(chunk: np.ndarray, key: TileKey) -> np.ndarray:

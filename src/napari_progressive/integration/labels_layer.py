@@ -55,7 +55,7 @@ class ProgressiveLabels(ProgressiveLayerBase, Labels):
         *,
         gpu_budget_bytes: int = DEFAULT_GPU_BUDGET,
         host_cache: HostCache | None = None,
-        executor: Executor | None = None,
+        executor: Executor | Any = None,
         max_in_flight: int | None = None,
         lod_bias: float = 0.0,
         **kwargs: Any,

@@ -43,6 +43,8 @@ class ProgressiveImage(ProgressiveLayerBase, Image):
         Texture memory this layer may use.
     host_cache, executor, max_in_flight
         Where tiles are cached and fetched; defaults are shared process-wide.
+        ``executor`` may be a ``dask.distributed`` ``Client`` or a scheduler
+        address: chunks are then read (or computed) on the cluster's workers.
     lod_bias
         Positive values pick coarser levels (each unit halves the resolution).
     **kwargs
@@ -55,7 +57,7 @@ class ProgressiveImage(ProgressiveLayerBase, Image):
         *,
         gpu_budget_bytes: int = DEFAULT_GPU_BUDGET,
         host_cache: HostCache | None = None,
-        executor: Executor | None = None,
+        executor: Executor | Any = None,
         max_in_flight: int | None = None,
         lod_bias: float = 0.0,
         **kwargs: Any,

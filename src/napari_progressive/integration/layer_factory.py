@@ -83,10 +83,15 @@ def rois_layer(uri: str, scale: tuple[float, ...]) -> Shapes | None:
     )
 
 
-def open_as_layers(uri_or_data: Any, **options: Any) -> list[Layer]:
-    """Progressive layers of a dataset, plus its ROI tables as a Shapes layer."""
+def open_as_layers(uri_or_data: Any, executor: Any = None, **options: Any) -> list[Layer]:
+    """Progressive layers of a dataset, plus its ROI tables as a Shapes layer.
+
+    ``executor`` (a thread pool, a ``distributed.Client`` or a scheduler address)
+    is where the layers' chunks are read; ``options`` go to ``open_layers``.
+    """
     specs = open_layers(uri_or_data, **options)
-    layers: list[Layer] = [layer_from_spec(spec) for spec in specs]
+    layer_options = {"executor": executor} if executor is not None else {}
+    layers: list[Layer] = [layer_from_spec(spec, **layer_options) for spec in specs]
     if isinstance(uri_or_data, str) and not uri_or_data.startswith(NOT_OME_SCHEMES):
         roi_layer = rois_layer(uri_or_data, specs[0].source.levels[0].scale)
         if roi_layer is not None:

@@ -17,7 +17,7 @@ from napari.layers._scalar_field._slice import _ScalarFieldSliceResponse
 from napari.utils.events import Event, EventEmitter
 from superqt.utils import qthrottled
 
-from napari_progressive.core.executor import default_workers, shared_thread_pool
+from napari_progressive.core.executor import as_executor, executor_slots, shared_thread_pool
 from napari_progressive.core.motion import MotionTracker
 from napari_progressive.core.planner import TileKey
 from napari_progressive.core.view import ViewState
@@ -84,7 +84,7 @@ class ProgressiveLayerBase(_LayerBase):
         *,
         gpu_budget_bytes: int,
         host_cache: HostCache | None,
-        executor: Executor | None,
+        executor: Executor | Any,
         max_in_flight: int | None,
         lod_bias: float,
         texture_of: Callable[[np.ndarray], np.ndarray] | None = None,
@@ -93,11 +93,12 @@ class ProgressiveLayerBase(_LayerBase):
         """Create the engine (before the napari layer's ``__init__``)."""
         self.gpu_budget_bytes = int(gpu_budget_bytes)
         self._waker = MainThreadWaker(self._on_results)
+        runner = as_executor(executor) if executor is not None else shared_thread_pool()
         self.engine = LayerEngine(
             source,
             host_cache=host_cache or shared_host_cache(),
-            executor=executor or shared_thread_pool(),
-            max_in_flight=max_in_flight or 2 * default_workers(),
+            executor=runner,
+            max_in_flight=max_in_flight or 2 * executor_slots(runner),
             notify=self._waker,
             lod_bias=lod_bias,
             texture_of=texture_of,

@@ -24,6 +24,7 @@ from napari_progressive.integration.progressive_base import (
     DEFAULT_GPU_BUDGET,
     EmptySlicingMixin,
     ProgressiveLayerBase,
+    placement_defaults,
 )
 from napari_progressive.sources.open import open_source
 
@@ -76,9 +77,7 @@ class ProgressiveLabels(ProgressiveLayerBase, Labels):
             texture_of=textures,
             texture_dtype=textures.texture_dtype,
         )
-        kwargs.setdefault("scale", level0.scale)
-        kwargs.setdefault("translate", level0.translate)
-        kwargs.setdefault("name", source.name)
+        kwargs = {**placement_defaults(source), **kwargs}
         super().__init__(LazyLevelArray(source, 0), multiscale=False, **kwargs)
         self._init_events()
         self.events.colormap.connect(self._refresh_textures)

@@ -20,6 +20,7 @@ from napari_progressive.integration.progressive_base import (
     DEFAULT_GPU_BUDGET,
     EmptySlicingMixin,
     ProgressiveLayerBase,
+    placement_defaults,
 )
 from napari_progressive.sources.open import open_source
 
@@ -74,9 +75,7 @@ class ProgressiveImage(ProgressiveLayerBase, Image):
         )
         self._auto_contrast_pending = "contrast_limits" not in kwargs and level0.dtype != np.uint8
         kwargs.setdefault("contrast_limits", _initial_contrast_limits(level0.dtype))
-        kwargs.setdefault("scale", level0.scale)
-        kwargs.setdefault("translate", level0.translate)
-        kwargs.setdefault("name", source.name)
+        kwargs = {**placement_defaults(source), **kwargs}
         super().__init__(LazyLevelArray(source, 0), multiscale=False, rgb=False, **kwargs)
         self._init_events()
 

@@ -71,6 +71,12 @@ class EmptySlicingMixin:
         return EmptySliceRequest(self.layer, self.make_slice_input(dims))  # type: ignore[attr-defined]
 
 
+def placement_defaults(source: MultiscaleSource) -> dict[str, Any]:
+    """Layer keywords a source implies: level 0's scale and translate, and its name."""
+    level0 = source.levels[0]
+    return {"scale": level0.scale, "translate": level0.translate, "name": source.name}
+
+
 class ProgressiveLayerBase(_LayerBase):
     """Engine, view tracking and value lookup of a progressive layer."""
 

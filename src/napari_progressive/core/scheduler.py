@@ -108,10 +108,6 @@ class Scheduler:
                 j.key in keys for j in self._queue
             )
 
-    def is_in_flight(self, key: Hashable) -> bool:
-        """Whether ``key`` is being worked on now."""
-        return key in self._in_flight
-
     @property
     def idle(self) -> bool:
         """Nothing queued, running or waiting to be drained."""

@@ -134,8 +134,7 @@ class LayerEngine:
         self._mapping += 1
         self.format = texture_format(dtype)
         if self.visual is not None:
-            self.visual.set_format(self.format)
-            self.visual.forget_tiles()
+            self.visual.forget_tiles(self.format)
         self.replan()
 
     def replan(self) -> None:

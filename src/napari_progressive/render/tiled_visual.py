@@ -195,17 +195,9 @@ class TiledImageVisual(Visual):
             return
         self._staged[key] = tile
 
-    def set_format(self, fmt: TextureFormat) -> None:
-        """Hold tiles of another texture format from now on; every tile must be staged again."""
-        if fmt == self._fmt:
-            return
+    def forget_tiles(self, fmt: TextureFormat) -> None:
+        """Drop every resident and staged tile (their texture values changed); hold ``fmt`` now."""
         self._start_atlas(fmt)
-        self._geometry_dirty = True
-        self.update()
-
-    def forget_tiles(self) -> None:
-        """Drop every resident and staged tile (their texture values changed)."""
-        self._start_atlas(self._fmt)
         self._geometry_dirty = True
         self.update()
 

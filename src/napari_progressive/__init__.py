@@ -18,6 +18,8 @@ __all__ = [
     "open_source",
     "read_rois",
     "set_debug_overlay",
+    "set_disk_cache",
+    "set_gpu_budget",
     "stats",
     "wait_until_idle",
 ]
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     )
     from napari_progressive.integration.labels_layer import ProgressiveLabels
     from napari_progressive.integration.layer import ProgressiveImage
+    from napari_progressive.integration.shared import set_disk_cache, set_gpu_budget
     from napari_progressive.sources.open import open_layers, open_source
     from napari_progressive.sources.protocol import MultiscaleSource
     from napari_progressive.sources.rois import read_rois
@@ -48,6 +51,8 @@ _LAZY = {
     "wait_until_idle": "napari_progressive.integration.api",
     "stats": "napari_progressive.integration.api",
     "set_debug_overlay": "napari_progressive.integration.api",
+    "set_disk_cache": "napari_progressive.integration.shared",
+    "set_gpu_budget": "napari_progressive.integration.shared",
     "ProgressiveImage": "napari_progressive.integration.layer",
     "ProgressiveLabels": "napari_progressive.integration.labels_layer",
     "MultiscaleSource": "napari_progressive.sources.protocol",

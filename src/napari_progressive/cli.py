@@ -83,6 +83,17 @@ def _add_view_options(demo: argparse.ArgumentParser) -> None:
         help="read/compute chunks on a dask.distributed cluster: a scheduler address "
         "(tcp://host:8786), or 'local' to start a LocalCluster on this machine",
     )
+    demo.add_argument(
+        "--disk-cache",
+        metavar="DIR",
+        help="keep fetched chunks in DIR across sessions (persistent disk tier)",
+    )
+    demo.add_argument(
+        "--disk-cache-gb",
+        type=float,
+        default=8.0,
+        help="byte budget of the disk tier in GiB (default 8)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -99,6 +110,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2  # pragma: no cover - argparse rejects other commands
 
 
+def _use_disk_cache(args: argparse.Namespace) -> None:
+    if args.disk_cache:
+        from napari_progressive import set_disk_cache
+
+        set_disk_cache(args.disk_cache, int(args.disk_cache_gb * 2**30))
+
+
 def _demo(args: argparse.Namespace) -> int:
     import napari
 
@@ -106,6 +124,7 @@ def _demo(args: argparse.Namespace) -> int:
     from napari_progressive.datasets import mandelbrot
     from napari_progressive.sources.mandelbrot import mandelbrot_display
 
+    _use_disk_cache(args)
     viewer = napari.Viewer(title="napari-progressive: Mandelbrot", show=True)
     _dock_widget(viewer)
     source = mandelbrot(levels=args.levels, tile=args.tile)
@@ -124,6 +143,7 @@ def _view(args: argparse.Namespace) -> int:
     from napari_progressive import add_progressive_layers
     from napari_progressive.core.errors import ProgressiveError
 
+    _use_disk_cache(args)
     viewer = napari.Viewer(title=f"napari-progressive: {args.uri}", show=True)
     _dock_widget(viewer)
     try:

@@ -1,10 +1,8 @@
 import numpy as np
-import pytest
 
 from napari_progressive.core.coverage import draw_list
 from napari_progressive.core.geometry import block_pyramid
 from napari_progressive.core.planner import plan_view
-from napari_progressive.core.residency import SlotPool
 from napari_progressive.core.view import ViewState
 
 LEVELS = block_pyramid((4096, 4096), (256, 256), np.uint8, 5)
@@ -35,20 +33,3 @@ def test_only_resident_tiles_are_drawn():
     coarsest = {t.key for t in plan.tiles if t.key.level == 4}
     drawn = draw_list(plan, coarsest)
     assert {t.key for t in drawn} <= coarsest and drawn
-
-
-def test_slot_pool_evicts_least_recently_used_but_never_protected():
-    pool = SlotPool(2)
-    assert pool.acquire("a", ()) is not None
-    assert pool.acquire("b", ()) is not None
-    pool.touch(["a"])
-    assert pool.acquire("c", {"a"}) is not None
-    assert "b" not in pool and "a" in pool and pool.evictions == 1
-    assert pool.acquire("d", {"a", "c"}) is None
-    pool.release("a")
-    assert pool.acquire("d", {"c"}) is not None
-
-
-def test_slot_pool_needs_a_slot():
-    with pytest.raises(ValueError, match="slot"):
-        SlotPool(0)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import napari_progressive as npg
+from napari_progressive.core.cache import HostCache
 from napari_progressive.datasets import mandelbrot
 from napari_progressive.sources.mandelbrot import mandelbrot_display
 
@@ -29,8 +30,12 @@ def test_cluster_renders_what_the_thread_pool_renders(viewer, shot, client):
     viewer.scene.camera.zoom = 1.3
     expected = shot(viewer)
     local.visible = False
-    remote = npg.add_progressive_image(
-        viewer, mandelbrot(levels=8, tile=256), executor=client, **display
+    remote = npg.add_progressive_image(  # its own host cache: the local tiles would be reused
+        viewer,
+        mandelbrot(levels=8, tile=256),
+        executor=client,
+        host_cache=HostCache(2**28),
+        **display,
     )
     got = shot(viewer)
     assert npg.stats(remote)["available"] == npg.stats(remote)["needed"] > 0

@@ -118,9 +118,7 @@ def test_debug_overlay_tints_and_outlines_by_level(viewer, shot):
 
 
 def test_gpu_budget_holds_and_lru_recycles_slots(viewer, shot):
-    layer = _add(
-        viewer, encoded_pyramid((2048, 2048), (128, 128), 5), gpu_budget_bytes=40 * 128 * 128
-    )
+    layer = _add(viewer, encoded_pyramid((2048, 2048), (128, 128), 5), max_gpu_bytes=40 * 128 * 128)
     for c in [(200, 200), (1800, 1800), (200, 1800), (1800, 200)]:
         viewer.scene.camera.center = c
         viewer.scene.camera.zoom = 1.5

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from napari_progressive.bench.disk_restart import disk_restart
 from napari_progressive.bench.planning import planning_cost
 from napari_progressive.bench.runner import MODES, run_mode
 from napari_progressive.bench.scenarios import SCENARIOS
@@ -15,8 +16,9 @@ from napari_progressive.bench.scenarios import SCENARIOS
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-#: Every scenario the command knows; "planning" needs no viewer.
-ALL = (*SCENARIOS, "planning")
+#: Every scenario the command knows; "planning" needs no viewer, "disk-restart"
+#: runs progressive layers only (a cold session against one after a restart).
+ALL = (*SCENARIOS, "disk-restart", "planning")
 
 
 def run_bench(names: Sequence[str], quick: bool) -> dict[str, Any]:
@@ -29,6 +31,9 @@ def run_bench(names: Sequence[str], quick: bool) -> dict[str, Any]:
     for name in names or ALL:
         if name == "planning":
             results["planning"] = planning_cost(repeats=10 if quick else 50)
+            continue
+        if name == "disk-restart":
+            results["disk-restart"] = disk_restart(quick)
             continue
         scenario = SCENARIOS[name]
         modes = {mode: run_mode(scenario, mode, quick) for mode in MODES}
@@ -57,6 +62,25 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {mode} | {_f(r['longest_block_ms_median'])} | {_f(r['longest_block_ms_max'])} "
                 f"| {_f(r['first_frame_ms_median'])} | {_f(r['full_resolution_s_median'], 2)} "
                 f"| {r['chunks_read']} | {r['timeouts']} |"
+            )
+        lines.append("")
+    if "disk-restart" in results:
+        d = results["disk-restart"]
+        lines += [
+            "### disk-restart",
+            "",
+            d["description"],
+            "",
+            "| session | full resolution median (s) | total (s) | chunks read from the source "
+            "| disk hits | longest block median (ms) |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for session, r in d["sessions"].items():
+            total = sum(s["full_resolution_s"] or 0.0 for s in r["steps"])
+            lines.append(
+                f"| {session} | {_f(r['full_resolution_s_median'], 2)} | {total:.2f} "
+                f"| {r['chunks_read']} | {r['disk'].get('disk_hits', 0)} "
+                f"| {_f(r['longest_block_ms_median'])} |"
             )
         lines.append("")
     if "planning" in results:

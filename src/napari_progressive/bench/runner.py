@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import napari
 
     from napari_progressive.bench.scenarios import Scenario, Step
+    from napari_progressive.sources.protocol import MultiscaleSource
 
 #: napari's multiscale image, sliced on the UI thread / on napari's slicing thread, and ours.
 MODES = ("napari-sync", "napari-async", "progressive")
@@ -31,8 +32,18 @@ class _Frames:
         self.last = time.perf_counter()
 
 
-def run_mode(scenario: Scenario, mode: str, quick: bool) -> dict[str, Any]:
-    """Walk the scenario's camera path in a fresh viewer displaying it in ``mode``."""
+def run_mode(
+    scenario: Scenario,
+    mode: str,
+    quick: bool,
+    data: MultiscaleSource | None = None,
+    layer_kwargs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Walk the scenario's camera path in a fresh viewer displaying it in ``mode``.
+
+    ``data`` replaces the scenario's freshly built data; ``layer_kwargs`` are
+    added to the progressive layer's keywords.
+    """
     import napari
     from napari.settings import get_settings
 
@@ -40,10 +51,11 @@ def run_mode(scenario: Scenario, mode: str, quick: bool) -> dict[str, Any]:
     async_before = settings.experimental.async_
     settings.experimental.async_ = mode == "napari-async"
     try:
-        source = FaultInjectingSource(scenario.build(quick), latency=scenario.latency)
+        inner = data if data is not None else scenario.build(quick)
+        source = FaultInjectingSource(inner, latency=scenario.latency)
         viewer = napari.Viewer(show=True)
         try:
-            return _walk(viewer, scenario, source, mode, quick)
+            return _walk(viewer, scenario, source, mode, quick, layer_kwargs or {})
         finally:
             viewer.close()
     finally:
@@ -51,7 +63,12 @@ def run_mode(scenario: Scenario, mode: str, quick: bool) -> dict[str, Any]:
 
 
 def _walk(
-    viewer: napari.Viewer, scenario: Scenario, source: FaultInjectingSource, mode: str, quick: bool
+    viewer: napari.Viewer,
+    scenario: Scenario,
+    source: FaultInjectingSource,
+    mode: str,
+    quick: bool,
+    extra: dict[str, Any],
 ) -> dict[str, Any]:
     from qtpy.QtWidgets import QApplication
 
@@ -61,7 +78,7 @@ def _walk(
 
     resize_canvas(viewer, *((640, 480) if quick else (1280, 800)))
     if mode == "progressive":
-        layer: Any = npg.add_progressive_image(viewer, source, **scenario.layer_kwargs)
+        layer: Any = npg.add_progressive_image(viewer, source, **scenario.layer_kwargs, **extra)
     else:
         levels = [LazyLevelArray(source, i) for i in range(len(source.levels))]
         layer = viewer.add_image(levels, multiscale=True, **scenario.layer_kwargs)
@@ -118,7 +135,8 @@ def _step(
             host_bytes=s["host_bytes"],
             gpu_bytes=s["gpu_bytes"],
             host_budget_bytes=s["host_budget_bytes"],
-            gpu_budget_bytes=layer.gpu_budget_bytes,
+            gpu_budget_bytes=s["gpu_budget_bytes"],
+            gpu_used_bytes=s["gpu_used_bytes"],
         )
     return out
 

@@ -1,4 +1,4 @@
-"""Host memory budgets shared by every progressive layer."""
+"""Host and GPU memory budgets shared by every progressive layer."""
 
 from __future__ import annotations
 
@@ -22,3 +22,15 @@ def split_host_budget(total: int) -> tuple[int, int]:
     """``(tile_cache_bytes, tensorstore_cache_bytes)`` that add up to ``total``."""
     store = int(total * TENSORSTORE_SHARE)
     return total - store, store
+
+
+#: Texture memory all progressive layers share unless configured otherwise.
+DEFAULT_GPU_BUDGET = 512 * 2**20
+#: Environment variable that sets the GPU budget in MiB.
+GPU_BUDGET_ENV = "NAPARI_PROGRESSIVE_GPU_BUDGET_MB"
+
+
+def default_gpu_budget() -> int:
+    """``$NAPARI_PROGRESSIVE_GPU_BUDGET_MB`` MiB, else ``DEFAULT_GPU_BUDGET``."""
+    mb = os.environ.get(GPU_BUDGET_ENV)
+    return int(float(mb) * 2**20) if mb else DEFAULT_GPU_BUDGET

@@ -1,18 +1,27 @@
-"""Priority queue in front of an executor, with bounded work in flight.
+"""One priority queue for every layer, in front of an executor.
 
-Each ``update`` replaces the queue with the jobs the newest view needs (a new
-generation): queued work that is no longer needed is cancelled before it
-starts, work already running finishes and its result still lands in the
-cache. Results travel back through one thread-safe queue that the main thread
-drains; ``notify`` tells it when there is something to drain.
+Each layer talks to the queue through its own ``SchedulerClient``. A client's
+``update`` replaces what it wants (a new generation): queued work that no
+client wants any more is cancelled before it starts; work already running
+finishes and its result still lands in the caches. Jobs with the same key
+run once: every client that wants the key gets the result, also a client
+that asks after it finished but before every client has taken it (two
+layers or two viewers over the same data read each chunk once).
+
+Work in flight is bounded twice: over all clients (``max_in_flight``, a few
+per executor thread) and per client (``SchedulerClient.max_in_flight``), so
+one slow remote source cannot hold every worker. Results travel back through
+each client's thread-safe queue, drained on the main thread; ``notify`` says
+when there is something to drain.
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any
@@ -28,7 +37,8 @@ if TYPE_CHECKING:
 class Job:
     """A unit of work: ``run(*args)`` returns the value for ``key``.
 
-    ``run`` and ``args`` must pickle when the executor is a cluster.
+    Jobs with equal keys must compute the same value. ``run`` and ``args``
+    must pickle when the executor is a cluster.
     """
 
     priority: tuple[float, ...]
@@ -48,97 +58,238 @@ class Result:
     seconds: float
 
 
-class Scheduler:
-    """Runs the most important jobs first, at most ``max_in_flight`` at once."""
+@dataclass
+class _Entry:
+    """A queued key: the job to run and the clients that want it, with their priorities."""
 
-    def __init__(
-        self,
-        executor: Executor,
-        max_in_flight: int,
-        notify: Callable[[], None] = lambda: None,
-    ) -> None:
+    job: Job
+    wanted: dict[SchedulerClient, tuple[float, ...]]
+
+    @property
+    def priority(self) -> tuple[float, ...]:
+        return min(self.wanted.values())
+
+
+class Scheduler:
+    """Runs the most important job of any client first, at most ``max_in_flight`` at once."""
+
+    def __init__(self, executor: Executor, max_in_flight: int) -> None:
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight}")
         self._executor = executor
-        self._max = max_in_flight
-        self._notify = notify
+        self.max_in_flight = max_in_flight
         self._lock = threading.Lock()
-        self._queue: list[Job] = []
-        self._in_flight: dict[Hashable, int] = {}
-        self._results: SimpleQueue[Result] = SimpleQueue()
-        self.generation = 0
+        self._queued: dict[Hashable, _Entry] = {}
+        self._heap: list[tuple[tuple[float, ...], int, Hashable]] = []
+        self._running: dict[Hashable, set[SchedulerClient]] = {}
+        # Finished results some client has not drained yet (so not cached yet),
+        # with how many clients hold them: a client asking meanwhile gets them too.
+        self._undrained: dict[Hashable, tuple[Result, int]] = {}
+        self._order = itertools.count()
+        self._closed = False
         self.submitted = 0
-        self.cancelled = 0
+        self.deduplicated = 0
 
-    def update(self, jobs: Sequence[Job]) -> None:
-        """Replace queued work with ``jobs`` (a new generation)."""
-        with self._lock:
-            self.generation += 1
-            wanted = {j.key for j in jobs}
-            self.cancelled += sum(1 for j in self._queue if j.key not in wanted)
-            self._queue = [j for j in jobs if j.key not in self._in_flight]
-            heapq.heapify(self._queue)
-        self._pump()
-
-    def drain(self) -> list[Result]:
-        """Take every finished result (main thread)."""
-        out = []
-        while True:
-            try:
-                out.append(self._results.get_nowait())
-            except Empty:
-                return out
-
-    @property
-    def queued(self) -> int:
-        """Jobs waiting to start."""
-        return len(self._queue)
+    def client(
+        self, notify: Callable[[], None] = lambda: None, max_in_flight: int | None = None
+    ) -> SchedulerClient:
+        """A handle for one layer (``max_in_flight``: its own bound, default the queue's)."""
+        return SchedulerClient(self, notify, max_in_flight or self.max_in_flight)
 
     @property
     def in_flight(self) -> int:
-        """Jobs running now."""
-        return len(self._in_flight)
+        """Jobs running now, over all clients."""
+        return len(self._running)
 
-    def pending(self, keys: Collection[Hashable]) -> bool:
-        """Whether any of ``keys`` is queued, running, or done but not drained."""
+    # -- called by clients (any thread) ---------------------------------------------
+
+    def _update(self, client: SchedulerClient, jobs: Sequence[Job]) -> int:
+        """Make ``jobs`` all that ``client`` wants; returns how many it no longer wants."""
+        served: list[Result] = []
         with self._lock:
-            if not self._results.empty():
-                return True
-            return any(k in self._in_flight for k in keys) or any(
-                j.key in keys for j in self._queue
+            dropped = 0
+            wanted = {j.key for j in jobs}
+            for key in client._queued - wanted:
+                entry = self._queued.get(key)
+                if entry is None:
+                    continue
+                dropped += 1
+                before = entry.priority
+                del entry.wanted[client]
+                if not entry.wanted:
+                    del self._queued[key]
+                elif entry.priority != before:
+                    self._push(key, entry)
+            client._queued = set()
+            for job in jobs:
+                done = self._undrained.get(job.key)
+                if done is not None:
+                    self._undrained[job.key] = (done[0], done[1] + 1)
+                    self.deduplicated += 1
+                    served.append(done[0])
+                    continue
+                running = self._running.get(job.key)
+                if running is not None:
+                    if client not in running:
+                        self.deduplicated += 1
+                        running.add(client)
+                        client.generation_of[job.key] = client.generation
+                    continue
+                entry = self._queued.get(job.key)
+                if entry is None:
+                    entry = self._queued[job.key] = _Entry(job, {})
+                elif client not in entry.wanted:
+                    self.deduplicated += 1
+                previous = entry.priority if entry.wanted else None
+                entry.wanted[client] = job.priority
+                client._queued.add(job.key)
+                if entry.priority != previous:
+                    self._push(job.key, entry)
+        for result in served:
+            client._deliver(replace(result, generation=client.generation))
+        self._pump()
+        return dropped
+
+    def _drained(self, key: Hashable) -> None:
+        """A client took the result for ``key`` (and will cache it)."""
+        with self._lock:
+            done = self._undrained.get(key)
+            if done is not None:
+                if done[1] <= 1:
+                    del self._undrained[key]
+                else:
+                    self._undrained[key] = (done[0], done[1] - 1)
+
+    def _push(self, key: Hashable, entry: _Entry) -> None:
+        """(Re)queue ``key`` at its entry's priority; older heap items go stale."""
+        heapq.heappush(self._heap, (entry.priority, next(self._order), key))
+        if len(self._heap) > 4 * len(self._queued) + 64:  # mostly stale: rebuild
+            self._heap = [(e.priority, next(self._order), k) for k, e in self._queued.items()]
+            heapq.heapify(self._heap)
+
+    def _pending(self, client: SchedulerClient, keys: Collection[Hashable]) -> bool:
+        with self._lock:
+            return any(k in client._queued for k in keys) or any(
+                client in self._running[k] for k in keys if k in self._running
             )
 
-    @property
-    def idle(self) -> bool:
-        """Nothing queued, running or waiting to be drained."""
-        with self._lock:
-            return not self._queue and not self._in_flight and self._results.empty()
+    # -- internals ----------------------------------------------------------------
+
+    def _take_next(self) -> tuple[Job, set[SchedulerClient]] | None:
+        """Pop the most important job whose clients have room (under the lock)."""
+        skipped = []
+        chosen = None
+        while self._heap and len(self._running) < self.max_in_flight:
+            priority, order, key = heapq.heappop(self._heap)
+            entry = self._queued.get(key)
+            if entry is None or priority != entry.priority:
+                continue  # stale heap item: cancelled, or pushed again with a better priority
+            if not any(c.in_flight < c.max_in_flight for c in entry.wanted):
+                skipped.append((priority, order, key))
+                continue
+            del self._queued[key]
+            clients = set(entry.wanted)
+            for c in clients:
+                c._queued.discard(key)
+                c.generation_of[key] = c.generation
+            self._running[key] = clients
+            self.submitted += 1
+            chosen = (entry.job, clients)
+            break
+        for item in skipped:
+            heapq.heappush(self._heap, item)
+        return chosen
 
     def _pump(self) -> None:
         while True:
             with self._lock:
-                if not self._queue or len(self._in_flight) >= self._max:
+                if self._closed:
                     return
-                job = heapq.heappop(self._queue)
-                gen = self.generation
-                self._in_flight[job.key] = gen
-                self.submitted += 1
+                taken = self._take_next()
+                if taken is None:
+                    return
+                job, clients = taken
+                for c in clients:
+                    c.submitted += 1
             start = time.perf_counter()
             try:
                 fut = self._executor.submit(job.run, *job.args)
             except RuntimeError:  # the executor shut down (interpreter exit)
                 with self._lock:
-                    self._in_flight.pop(job.key, None)
-                    self._queue.clear()
+                    self._closed = True
+                    self._running.pop(job.key, None)
+                    self._queued.clear()
                 return
-            fut.add_done_callback(partial(self._done, job.key, gen, start))
+            fut.add_done_callback(partial(self._done, job.key, start))
 
-    def _done(self, key: Hashable, gen: int, start: float, fut: Future[Any]) -> None:
+    def _done(self, key: Hashable, start: float, fut: Future[Any]) -> None:
         seconds = time.perf_counter() - start
         error = fut.exception()
         value = None if error is not None else fut.result()
-        self._results.put(Result(key, value, error, gen, seconds))
         with self._lock:
-            self._in_flight.pop(key, None)
-        self._notify()
+            clients = self._running.pop(key, set())
+            results = [
+                (c, Result(key, value, error, c.generation_of.pop(key, c.generation), seconds))
+                for c in clients
+            ]
+            if results:
+                self._undrained[key] = (results[0][1], len(results))
+        for c, result in results:
+            c._deliver(result)
         self._pump()
+
+
+class SchedulerClient:
+    """One layer's view of the shared ``Scheduler``."""
+
+    def __init__(self, scheduler: Scheduler, notify: Callable[[], None], max_in_flight: int):
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight}")
+        self.scheduler = scheduler
+        self.max_in_flight = max_in_flight
+        self._notify = notify
+        self._queued: set[Hashable] = set()
+        self._results: SimpleQueue[Result] = SimpleQueue()
+        self.generation_of: dict[Hashable, int] = {}
+        self.generation = 0
+        self.submitted = 0
+        self.cancelled = 0
+
+    def update(self, jobs: Sequence[Job]) -> None:
+        """Replace this client's queued work with ``jobs`` (a new generation)."""
+        self.generation += 1
+        self.cancelled += self.scheduler._update(self, jobs)
+
+    def drain(self) -> list[Result]:
+        """Take every finished result (main thread)."""
+        out: list[Result] = []
+        while True:
+            try:
+                result = self._results.get_nowait()
+            except Empty:
+                return out
+            self.scheduler._drained(result.key)
+            out.append(result)
+
+    @property
+    def queued(self) -> int:
+        """Jobs this client waits for that have not started."""
+        return len(self._queued)
+
+    @property
+    def in_flight(self) -> int:
+        """Jobs running now that this client waits for."""
+        return len(self.generation_of)
+
+    def pending(self, keys: Collection[Hashable]) -> bool:
+        """Whether any of ``keys`` is queued or running for this client, or a result waits."""
+        return not self._results.empty() or self.scheduler._pending(self, keys)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued, running or waiting to be drained for this client."""
+        return not self._queued and not self.generation_of and self._results.empty()
+
+    def _deliver(self, result: Result) -> None:
+        self._results.put(result)
+        self._notify()

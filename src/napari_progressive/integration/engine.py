@@ -19,16 +19,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from napari_progressive.core.errors import ChunkReadError
-from napari_progressive.core.executor import share
+from napari_progressive.core.executor import DistributedExecutor, share
 from napari_progressive.core.geometry import level_mappings, validate_levels
 from napari_progressive.core.planner import PREFETCH, Motion, Plan, TileKey, plan_view
 from napari_progressive.core.scheduler import Job, Scheduler
 from napari_progressive.render.formats import texture_format, to_texture
+from napari_progressive.sources.protocol import source_identity
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Hashable
 
     from napari_progressive.core.cache import HostCache
+    from napari_progressive.core.disk_cache import DiskCache
     from napari_progressive.core.executor import Executor
     from napari_progressive.core.view import ViewState
     from napari_progressive.render.tiled_visual import TiledImageVisual
@@ -78,6 +80,8 @@ class LayerEngine:
         lod_bias: float = 0.0,
         texture_of: Callable[[np.ndarray], np.ndarray] | None = None,
         texture_dtype: np.dtype | None = None,
+        disk_cache: DiskCache | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.source = source
         self.levels = tuple(source.levels)
@@ -91,10 +95,28 @@ class LayerEngine:
         self._mapping = 0
         self.lod_bias = lod_bias
         self._cache = host_cache
-        self._owner = ("layer", next(_ids))
         self._notify = notify
-        self.scheduler = Scheduler(executor, max_in_flight, notify=notify)
+        queue = scheduler if scheduler is not None else Scheduler(executor, max_in_flight)
+        self.scheduler = queue.client(notify, max_in_flight)
         self._shared_source = share(executor, source)
+        identity = source_identity(source)
+        # Host-cache owner: texture tiles depend only on the data and the
+        # format, so layers over the same data share them (and one fair share);
+        # mapped label tiles depend on a layer's colormap and stay its own.
+        self._owner: Hashable = (
+            ("layer", next(_ids))
+            if self._keep_raw
+            else ("data", identity or id(source), self.format)
+        )
+        # The persistent tier serves sources with a stable identity whose
+        # chunks are read in this process (cluster workers have their own disks).
+        self._disk = (
+            DiskTier(disk_cache, identity)
+            if disk_cache is not None
+            and identity is not None
+            and not isinstance(executor, DistributedExecutor)
+            else None
+        )
         self.plan: Plan | None = None
         self.visual: TiledImageVisual | None = None
         self._failures: dict[TileKey, _Failure] = {}
@@ -147,7 +169,7 @@ class LayerEngine:
         changed_failures = stale = False
         needed = self.plan.keys if self.plan is not None else frozenset()
         for r in self.scheduler.drain():
-            key: TileKey = r.key  # type: ignore[assignment]
+            key: TileKey = r.key[-1]  # type: ignore[index]
             if r.error is not None:
                 self._record_failure(key, r.error)
                 changed_failures = True
@@ -176,7 +198,7 @@ class LayerEngine:
         """Nothing to fetch, drain or upload that the current view shows (prefetch aside)."""
         uploads = self.visual.pending_uploads if self.visual is not None else 0
         needed = self.plan.keys if self.plan is not None else frozenset()
-        return uploads == 0 and not self.scheduler.pending(needed)
+        return uploads == 0 and not self.scheduler.pending({self._job_key(k) for k in needed})
 
     def failures(self) -> dict[TileKey, str]:
         """Error message of every tile that failed to load."""
@@ -193,7 +215,9 @@ class LayerEngine:
         visual = self.visual
         resident = visual.resident() if visual is not None else frozenset()
         drawn = visual.drawn() if visual is not None else []
+        disk = self._disk.cache.stats() if self._disk is not None else {}
         return {
+            **disk,
             "needed": len(keys),
             "prefetch": len(plan.prefetch) if plan is not None else 0,
             "available": len(keys & resident),
@@ -209,11 +233,14 @@ class LayerEngine:
             "cache_evictions": self._cache.evictions,
             "gpu_bytes": visual.gpu_bytes if visual is not None else 0,
             "gpu_slots": visual.capacity if visual is not None else 0,
+            "gpu_evictions": visual.gpu_evictions if visual is not None else 0,
+            **(visual.budget_stats() if visual is not None else {}),
             "levels": sorted({t.key.level for t in drawn}),
             "target_level": plan.target_level if plan is not None else None,
             "n_levels": len(self.levels),
             "submitted": self.scheduler.submitted,
             "cancelled": self.scheduler.cancelled,
+            "deduplicated": self.scheduler.scheduler.deduplicated,
         }
 
     def _apply(self, plan: Plan) -> None:
@@ -232,17 +259,33 @@ class LayerEngine:
                 continue
             cached = self._cache.get((self._owner, key))
             if cached is None:
-                fetch = (self._shared_source, key, self._texture_of, self._keep_raw, self._mapping)
-                jobs.append(Job(t.priority, key, fetch_tile, fetch))
+                fetch = (
+                    self._shared_source,
+                    key,
+                    self._texture_of,
+                    self._keep_raw,
+                    self._mapping,
+                    self._disk,
+                )
+                jobs.append(Job(t.priority, self._job_key(key), fetch_tile, fetch))
             elif t.tier == PREFETCH:
                 continue  # cached is all a prefetch asks for
             elif self._keep_raw:
                 jobs.append(
-                    Job(t.priority, key, map_tile, (cached, self._texture_of, self._mapping))
+                    Job(
+                        t.priority,
+                        self._job_key(key),
+                        map_tile,
+                        (cached, self._texture_of, self._mapping),
+                    )
                 )
             elif visual is not None:
                 visual.stage(key, cached)
         self.scheduler.update(jobs)
+
+    def _job_key(self, key: TileKey) -> tuple[Hashable, ...]:
+        """The scheduler's key for ``key``: equal for layers that compute the same tile."""
+        return (self._owner, self._mapping, key)
 
     def _pinned(self, key: TileKey) -> bool:
         """The two coarsest levels stay cached: every view falls back on them."""
@@ -258,25 +301,51 @@ class LayerEngine:
 # -- workers (threads or dask.distributed workers) --------------------------------
 
 
+@dataclass(frozen=True)
+class DiskTier:
+    """A source's place in the persistent cache: the cache and the source's identity."""
+
+    cache: DiskCache
+    identity: str
+
+
+def read_chunk(
+    source: MultiscaleSource, level: int, index: tuple[int, ...], disk: DiskTier | None = None
+) -> np.ndarray:
+    """Chunk ``index`` of ``level``, checked against its shape, through the disk tier if any."""
+    lv = source.levels[level]
+    expected = tuple(s.stop - s.start for s in lv.chunk_slices(index))
+    disk_key = None
+    if disk is not None:
+        disk_key = disk.cache.key(disk.identity, level, lv, index)
+        stored = disk.cache.get(disk_key)
+        if stored is not None and stored.shape == expected:
+            return stored
+    try:
+        chunk = np.asarray(source.read_chunk(level, index))
+    except ChunkReadError:
+        raise
+    except Exception as e:
+        raise ChunkReadError(source.name, level, index, f"{type(e).__name__}: {e}") from e
+    if chunk.shape != expected:
+        raise ChunkReadError(
+            source.name, level, index, f"chunk has shape {chunk.shape}, expected {expected}"
+        )
+    if disk is not None and disk_key is not None:
+        disk.cache.put(disk_key, chunk)
+    return chunk
+
+
 def fetch_tile(
     source: MultiscaleSource,
     key: TileKey,
     texture_of: Callable[[np.ndarray], np.ndarray],
     keep_raw: bool,
     mapping: int,
+    disk: DiskTier | None = None,
 ) -> _Fetched:
     """Read the chunk of ``key``, cut its 2D plane and make its texture."""
-    try:
-        chunk = np.asarray(source.read_chunk(key.level, key.chunk))
-    except ChunkReadError:
-        raise
-    except Exception as e:
-        raise ChunkReadError(source.name, key.level, key.chunk, f"{type(e).__name__}: {e}") from e
-    expected = tuple(s.stop - s.start for s in source.levels[key.level].chunk_slices(key.chunk))
-    if chunk.shape != expected:
-        raise ChunkReadError(
-            source.name, key.level, key.chunk, f"chunk has shape {chunk.shape}, expected {expected}"
-        )
+    chunk = read_chunk(source, key.level, key.chunk, disk)
     cut = _plane(chunk, key)
     worker = threading.current_thread().name
     if keep_raw:

@@ -21,7 +21,6 @@ from napari.utils.colormaps import label_colormap
 from napari_progressive.integration.label_textures import label_textures
 from napari_progressive.integration.lazy_array import LazyLevelArray
 from napari_progressive.integration.progressive_base import (
-    DEFAULT_GPU_BUDGET,
     EmptySlicingMixin,
     ProgressiveLayerBase,
     placement_defaults,
@@ -44,7 +43,7 @@ class ProgressiveLabels(ProgressiveLayerBase, Labels):
     ----------
     data
         A ``MultiscaleSource`` or a list of integer arrays, finest first.
-    gpu_budget_bytes, host_cache, executor, max_in_flight, lod_bias
+    max_gpu_bytes, host_cache, executor, max_in_flight, lod_bias
         As for ``ProgressiveImage``.
     **kwargs
         Any ``napari.layers.Labels`` keyword (colormap, opacity, ...).
@@ -54,7 +53,7 @@ class ProgressiveLabels(ProgressiveLayerBase, Labels):
         self,
         data: Any,
         *,
-        gpu_budget_bytes: int = DEFAULT_GPU_BUDGET,
+        max_gpu_bytes: int | None = None,
         host_cache: HostCache | None = None,
         executor: Executor | Any = None,
         max_in_flight: int | None = None,
@@ -69,7 +68,7 @@ class ProgressiveLabels(ProgressiveLayerBase, Labels):
         self._textures = textures
         self._init_engine(
             source,
-            gpu_budget_bytes=gpu_budget_bytes,
+            max_gpu_bytes=max_gpu_bytes,
             host_cache=host_cache,
             executor=executor,
             max_in_flight=max_in_flight,

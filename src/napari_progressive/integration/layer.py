@@ -17,7 +17,6 @@ from napari.layers.image.image import _ImageSlicingState
 
 from napari_progressive.integration.lazy_array import LazyLevelArray
 from napari_progressive.integration.progressive_base import (
-    DEFAULT_GPU_BUDGET,
     EmptySlicingMixin,
     ProgressiveLayerBase,
     placement_defaults,
@@ -40,8 +39,9 @@ class ProgressiveImage(ProgressiveLayerBase, Image):
     ----------
     data
         A ``MultiscaleSource`` or a list of arrays, finest first.
-    gpu_budget_bytes
-        Texture memory this layer may use.
+    max_gpu_bytes
+        At most this much texture memory for this layer (default: no cap of
+        its own). All layers share one GPU budget (``set_gpu_budget``).
     host_cache, executor, max_in_flight
         Where tiles are cached and fetched; defaults are shared process-wide.
         ``executor`` may be a ``dask.distributed`` ``Client`` or a scheduler
@@ -56,7 +56,7 @@ class ProgressiveImage(ProgressiveLayerBase, Image):
         self,
         data: Any,
         *,
-        gpu_budget_bytes: int = DEFAULT_GPU_BUDGET,
+        max_gpu_bytes: int | None = None,
         host_cache: HostCache | None = None,
         executor: Executor | Any = None,
         max_in_flight: int | None = None,
@@ -67,7 +67,7 @@ class ProgressiveImage(ProgressiveLayerBase, Image):
         level0 = source.levels[0]
         self._init_engine(
             source,
-            gpu_budget_bytes=gpu_budget_bytes,
+            max_gpu_bytes=max_gpu_bytes,
             host_cache=host_cache,
             executor=executor,
             max_in_flight=max_in_flight,

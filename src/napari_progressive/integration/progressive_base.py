@@ -23,7 +23,11 @@ from napari_progressive.core.planner import TileKey
 from napari_progressive.core.view import ViewState
 from napari_progressive.integration.engine import LayerEngine
 from napari_progressive.integration.main_thread import MainThreadWaker
-from napari_progressive.integration.shared import shared_host_cache
+from napari_progressive.integration.shared import (
+    shared_disk_cache,
+    shared_host_cache,
+    shared_scheduler,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -36,8 +40,6 @@ if TYPE_CHECKING:
 else:
     _LayerBase = object
 
-#: Default GPU texture budget of one layer.
-DEFAULT_GPU_BUDGET = 64 * 2**20
 #: Least time between two plans while the camera moves (ms).
 PLAN_INTERVAL_MS = 25
 
@@ -81,14 +83,14 @@ class ProgressiveLayerBase(_LayerBase):
     """Engine, view tracking and value lookup of a progressive layer."""
 
     engine: LayerEngine
-    gpu_budget_bytes: int
+    max_gpu_bytes: int | None
     loading: EventEmitter
 
     def _init_engine(
         self,
         source: MultiscaleSource,
         *,
-        gpu_budget_bytes: int,
+        max_gpu_bytes: int | None,
         host_cache: HostCache | None,
         executor: Executor | Any,
         max_in_flight: int | None,
@@ -97,18 +99,20 @@ class ProgressiveLayerBase(_LayerBase):
         texture_dtype: np.dtype | None = None,
     ) -> None:
         """Create the engine (before the napari layer's ``__init__``)."""
-        self.gpu_budget_bytes = int(gpu_budget_bytes)
+        self.max_gpu_bytes = None if max_gpu_bytes is None else int(max_gpu_bytes)
         self._waker = MainThreadWaker(self._on_results)
         runner = as_executor(executor) if executor is not None else shared_thread_pool()
         self.engine = LayerEngine(
             source,
-            host_cache=host_cache or shared_host_cache(),
+            host_cache=host_cache if host_cache is not None else shared_host_cache(),
             executor=runner,
             max_in_flight=max_in_flight or 2 * executor_slots(runner),
+            scheduler=shared_scheduler(runner),
             notify=self._waker,
             lod_bias=lod_bias,
             texture_of=texture_of,
             texture_dtype=texture_dtype,
+            disk_cache=shared_disk_cache(),
         )
         self._debug_overlay = False
         self._last_view: ViewState | None = None

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 
-from napari_progressive.core.budget import default_host_budget, split_host_budget
+from napari_progressive.core.budget import (
+    default_gpu_budget,
+    default_host_budget,
+    split_host_budget,
+)
 from napari_progressive.core.cache import HostCache
+from napari_progressive.core.disk_cache import DEFAULT_DISK_BUDGET, DiskCache
+from napari_progressive.core.executor import Executor, executor_slots
+from napari_progressive.core.residency import GpuBudget
+from napari_progressive.core.scheduler import Scheduler
 
 _lock = threading.Lock()
 _host_cache: HostCache | None = None
+_gpu_budget: GpuBudget | None = None
+_schedulers: weakref.WeakKeyDictionary[Executor, Scheduler] = weakref.WeakKeyDictionary()
 
 
 def shared_host_cache() -> HostCache:
@@ -22,3 +34,71 @@ def shared_host_cache() -> HostCache:
         if _host_cache is None:
             _host_cache = HostCache(split_host_budget(default_host_budget())[0])
         return _host_cache
+
+
+def shared_scheduler(executor: Executor) -> Scheduler:
+    """The one queue in front of ``executor``: every layer using it submits here.
+
+    At most two jobs per executor thread are in flight, so the queue (not
+    the executor) decides what runs next.
+    """
+    with _lock:
+        scheduler = _schedulers.get(executor)
+        if scheduler is None:
+            scheduler = _schedulers[executor] = Scheduler(executor, 2 * executor_slots(executor))
+        return scheduler
+
+
+def shared_gpu_budget() -> GpuBudget:
+    """The texture budget all layers of all viewers share (created on first use)."""
+    global _gpu_budget
+    with _lock:
+        if _gpu_budget is None:
+            _gpu_budget = GpuBudget(default_gpu_budget())
+        return _gpu_budget
+
+
+def set_gpu_budget(budget_bytes: int) -> None:
+    """Texture bytes all progressive layers together may hold.
+
+    Lowering it gives back at once the pages no view needs; pages a view
+    shows go as the views move on.
+    """
+    shared_gpu_budget().budget_bytes = budget_bytes
+
+
+#: Environment variables that switch the persistent disk tier on for every session.
+DISK_CACHE_ENV = "NAPARI_PROGRESSIVE_DISK_CACHE"
+DISK_CACHE_GB_ENV = "NAPARI_PROGRESSIVE_DISK_CACHE_GB"
+_disk_cache: DiskCache | None = None
+_disk_configured = False
+
+
+def set_disk_cache(
+    directory: str | os.PathLike[str] | None, budget_bytes: int = DEFAULT_DISK_BUDGET
+) -> DiskCache | None:
+    """Keep chunks under ``directory`` across sessions (None: no disk tier).
+
+    Applies to layers created from now on; sources without a stable identity
+    (in-memory arrays) never use it. Returns the cache.
+    """
+    return install_disk_cache(DiskCache(directory, budget_bytes) if directory is not None else None)
+
+
+def install_disk_cache(cache: DiskCache | None) -> DiskCache | None:
+    """Make ``cache`` the persistent tier of layers created from now on."""
+    global _disk_cache, _disk_configured
+    with _lock:
+        _disk_cache = cache
+        _disk_configured = True
+        return cache
+
+
+def shared_disk_cache() -> DiskCache | None:
+    """The persistent tier (``set_disk_cache``, else ``$NAPARI_PROGRESSIVE_DISK_CACHE``)."""
+    if not _disk_configured:
+        directory = os.environ.get(DISK_CACHE_ENV) or None
+        gb = os.environ.get(DISK_CACHE_GB_ENV)
+        budget = int(float(gb) * 2**30) if gb else DEFAULT_DISK_BUDGET
+        set_disk_cache(directory, budget)
+    return _disk_cache

@@ -10,9 +10,13 @@ from qtpy.QtCore import QTimer
 from vispy.scene import PanZoomCamera, ViewBox
 
 from napari_progressive.integration.label_textures import colour_table
+from napari_progressive.integration.shared import shared_gpu_budget
 from napari_progressive.render.tiled_visual import TiledImage
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from napari_progressive.core.geometry import Level
     from napari_progressive.integration.labels_layer import ProgressiveLabels
     from napari_progressive.integration.layer import ProgressiveImage
     from napari_progressive.integration.progressive_base import ProgressiveLayerBase
@@ -31,7 +35,9 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         node = TiledImage(
             (side, side),
             layer.engine.format,
-            layer.gpu_budget_bytes,
+            shared_gpu_budget(),
+            max_bytes=layer.max_gpu_bytes,
+            max_tiles=_plane_tiles(levels),
             max_texture_size=_max_texture_size(),
         )
         super().__init__(layer, node, **kwargs)
@@ -132,6 +138,7 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         if self._watched_canvas is not None:
             self._watched_canvas.events.draw.disconnect(self.update_view)
         self.layer.engine.set_view(None)
+        self.node.release()  # its texture pages go back to the shared budget
         super().close()
 
 
@@ -179,6 +186,15 @@ def _viewbox_camera(node: Any) -> Any:
             return node.camera
         node = node.parent
     return None
+
+
+def _plane_tiles(levels: Sequence[Level]) -> int:
+    """Tiles of one 2D plane over all levels (the most a view of it can need)."""
+    total = 0
+    for level in levels:
+        grid = sorted(-(-s // c) for s, c in zip(level.shape, level.chunks, strict=True))
+        total += grid[-1] * (grid[-2] if len(grid) > 1 else 1)
+    return total
 
 
 def _max_texture_size() -> int:

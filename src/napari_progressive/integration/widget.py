@@ -1,10 +1,11 @@
-"""Dock widget: per-layer loading statistics, the overlay switch and its legend."""
+"""Dock widget: per-layer loading statistics, the shared budgets, the overlay and its legend."""
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
-from qtpy.QtCore import QTimer
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QCheckBox, QComboBox, QLabel, QVBoxLayout, QWidget
 
 from napari_progressive.integration.progressive_base import ProgressiveLayerBase
@@ -24,8 +25,16 @@ class ProgressiveWidget(QWidget):
         self.overlay_box = QCheckBox("Scale-debug overlay")
         self.stats_label = QLabel()
         self.legend = QLabel()
+        self.budget_label = QLabel()
+        self.budget_label.setTextFormat(Qt.TextFormat.RichText)
         layout = QVBoxLayout(self)
-        for w in (self.layer_box, self.overlay_box, self.stats_label, self.legend):
+        for w in (
+            self.layer_box,
+            self.overlay_box,
+            self.stats_label,
+            self.legend,
+            self.budget_label,
+        ):
             layout.addWidget(w)
         layout.addStretch(1)
         self.overlay_box.toggled.connect(self._set_overlay)
@@ -61,6 +70,7 @@ class ProgressiveWidget(QWidget):
             layer.debug_overlay = on
 
     def _refresh(self, *_: object) -> None:
+        self.budget_label.setText(budget_table(self._layers()))
         layer = self.layer()
         if layer is None:
             self.stats_label.setText("No progressive layer.")
@@ -81,3 +91,36 @@ class ProgressiveWidget(QWidget):
             "levels drawn: "
             + " ".join(swatch.format(level_colour_hex(lv), lv) for lv in s["levels"])
         )
+
+
+def budget_table(layers: list[ProgressiveLayerBase]) -> str:
+    """Each layer's share of the host and GPU budgets (and the disk tier), as HTML."""
+    if not layers:
+        return ""
+    stats = [(lyr.name, lyr.engine.stats()) for lyr in layers]
+    first = stats[0][1]
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td align=right>{_mib(s['host_bytes'])}</td>"
+        f"<td align=right>{_mib(s['gpu_bytes'])}</td></tr>"
+        for name, s in stats
+    )
+    lines = [
+        "<b>Budgets</b> (MiB)",
+        f"<table><tr><th align=left>layer</th><th>host</th><th>GPU</th></tr>{rows}</table>",
+        f"host cache budget {_mib(first['host_budget_bytes'])}, "
+        f"fair share {_mib(first['host_share_bytes'])}",
+    ]
+    if "gpu_budget_bytes" in first:
+        lines.append(
+            f"GPU {_mib(first['gpu_used_bytes'])} of {_mib(first['gpu_budget_bytes'])} used"
+        )
+    if "disk_bytes" in first:
+        lines.append(
+            f"disk tier {_mib(first['disk_bytes'])} of {_mib(first['disk_budget_bytes'])}, "
+            f"{first['disk_hits']} hits"
+        )
+    return "<br>".join(lines)
+
+
+def _mib(nbytes: int) -> str:
+    return f"{nbytes / 2**20:.1f}"

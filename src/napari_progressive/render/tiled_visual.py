@@ -1,8 +1,10 @@
 """A vispy visual that draws a pyramid's tiles from one texture atlas.
 
-* Tiles live in one single-channel atlas texture (r8/r16/r32f) sized from a
-  GPU byte budget; slots are recycled least-recently-used first, never while
-  the current plan needs them.
+* Tiles live in slots on up to ``MAX_PAGES`` single-channel textures
+  (r8/r16/r32f pages). Pages are granted by one ``GpuBudget`` shared by all
+  layers (``core.residency``): slots are recycled least-recently-used first,
+  never while the current plan needs them, and a page no view needs can be
+  taken over by another layer.
 * Tiles are drawn in one call, coarse first, so finer data covers coarser
   data and the view is never blank; tiles hidden entirely under finer ones
   are not drawn at all.
@@ -25,30 +27,34 @@ from vispy.visuals import Visual
 from vispy.visuals.transforms import MatrixTransform
 
 from napari_progressive.core.coverage import draw_list
-from napari_progressive.core.residency import SlotPool
+from napari_progressive.core.residency import TexturePool
 from napari_progressive.render.palette import level_colour
 
 if TYPE_CHECKING:
     from collections.abc import Collection
 
     from napari_progressive.core.planner import Plan, PlannedTile, TileKey
+    from napari_progressive.core.residency import GpuBudget
     from napari_progressive.render.formats import TextureFormat
 
 _VERTEX = """
 attribute vec2 a_position;
 attribute vec2 a_texcoord;
 attribute vec4 a_slot;
+attribute float a_page;
 attribute vec2 a_local;
 attribute vec3 a_colour;
 attribute float a_failed;
 varying vec2 v_texcoord;
 varying vec4 v_slot;
+varying float v_page;
 varying vec2 v_local;
 varying vec3 v_colour;
 varying float v_failed;
 void main() {
     v_texcoord = a_texcoord;
     v_slot = a_slot;
+    v_page = a_page;
     v_local = a_local;
     v_colour = a_colour;
     v_failed = a_failed;
@@ -56,10 +62,28 @@ void main() {
 }
 """
 
-_FRAGMENT = """
-uniform sampler2D u_atlas;
+#: Texture pages one visual may hold (each is a sampler: keep pages + 2 <= 16 units).
+MAX_PAGES = 12
+#: Side of a page in texels, unless tiles are larger.
+PAGE_SIDE = 2048
+
+_PAGE_SAMPLERS = "\n".join(f"uniform sampler2D u_page{i};" for i in range(MAX_PAGES))
+_PAGE_LOOKUP = "\n".join(
+    f"    {'else ' if i else ''}if (page < {i}.5) return texture2D(u_page{i}, tc);"
+    for i in range(MAX_PAGES)
+)
+
+_FRAGMENT = (
+    _PAGE_SAMPLERS
+    + """
+vec4 page_texel(float page, vec2 tc) {
+"""
+    + _PAGE_LOOKUP
+    + """
+    return vec4(0.0);
+}
 uniform sampler2D u_lut;
-uniform vec2 u_atlas_size;
+uniform vec2 u_page_size;
 uniform vec2 u_clim;
 uniform float u_value_scale;
 uniform float u_gamma;
@@ -69,6 +93,7 @@ uniform sampler2D u_label_table;
 uniform float u_table_rows;
 varying vec2 v_texcoord;
 varying vec4 v_slot;
+varying float v_page;
 varying vec2 v_local;
 varying vec3 v_colour;
 varying float v_failed;
@@ -78,8 +103,8 @@ void main() {
         gl_FragColor = vec4(1.0, 0.0, 0.0, 0.75);
         return;
     }
-    vec2 tc = clamp(v_texcoord, v_slot.xy + 0.5, v_slot.zw - 0.5) / u_atlas_size;
-    float v = texture2D(u_atlas, tc).r * u_value_scale;
+    vec2 tc = clamp(v_texcoord, v_slot.xy + 0.5, v_slot.zw - 0.5) / u_page_size;
+    float v = page_texel(v_page, tc).r * u_value_scale;
     if (v != v) discard;
     vec4 c;
     if (u_labels > 0.5) {
@@ -100,12 +125,14 @@ void main() {
     gl_FragColor = c;
 }
 """
+)
 
 _VERTEX_DTYPE = np.dtype(
     [
         ("a_position", np.float32, 2),
         ("a_texcoord", np.float32, 2),
         ("a_slot", np.float32, 4),
+        ("a_page", np.float32),
         ("a_local", np.float32, 2),
         ("a_colour", np.float32, 3),
         ("a_failed", np.float32),
@@ -122,7 +149,9 @@ class TiledImageVisual(Visual):
         self,
         tile_shape: tuple[int, int],
         fmt: TextureFormat,
-        gpu_budget_bytes: int,
+        gpu_budget: GpuBudget,
+        max_bytes: int | None = None,
+        max_tiles: int | None = None,
         max_texture_size: int = 8192,
         upload_bytes_per_frame: int = 2 * 2**20,
     ) -> None:
@@ -131,9 +160,12 @@ class TiledImageVisual(Visual):
         self._draw_mode = "triangles"
         self.set_gl_state("translucent", depth_test=False, cull_face=False)
         self._tile = (int(tile_shape[0]), int(tile_shape[1]))
-        self._gpu_budget_bytes = int(gpu_budget_bytes)
+        self._budget = gpu_budget
+        self._max_bytes = max_bytes
+        self._max_tiles = max_tiles
         self._max_texture_size = int(max_texture_size)
-        self._atlas: Texture2D | None = None
+        self._textures: dict[int, Texture2D] = {}
+        self._empty_page = Texture2D(np.zeros((1, 1, 1), np.float32), format="red")
         self._interpolation = "nearest"
         self.upload_bytes_per_frame = upload_bytes_per_frame
         self._staged: dict[TileKey, np.ndarray] = {}
@@ -154,19 +186,44 @@ class TiledImageVisual(Visual):
         self.overlay = False
 
     def _start_atlas(self, fmt: TextureFormat) -> None:
-        """An empty atlas of ``fmt`` (allocated at the next upload)."""
-        self._fmt = fmt
-        self._cols, self._rows = _atlas_grid(
-            self._tile, fmt, self._gpu_budget_bytes, self._max_texture_size
-        )
-        previous: SlotPool | None = getattr(self, "_pool", None)
+        """No pages yet, for tiles of ``fmt`` (pages are granted at upload)."""
+        previous: TexturePool | None = getattr(self, "_pool", None)
         if previous is not None:
             self._evicted_before += previous.evictions
-        self._pool = SlotPool(self._cols * self._rows)
-        self._atlas = None
+            previous.clear()
+        self._fmt = fmt
+        self._cols, self._rows = _page_grid(
+            self._tile, fmt, self._max_tiles, self._max_bytes, self._max_texture_size
+        )
+        page_bytes = self._rows * self._tile[0] * self._cols * self._tile[1] * fmt.bytes_per_texel
+        max_pages = MAX_PAGES if self._max_bytes is None else self._max_bytes // page_bytes
+        self._pool = TexturePool(
+            self._cols * self._rows,
+            page_bytes,
+            self._budget,
+            max(1, min(MAX_PAGES, max_pages)),
+            on_page_dropped=self._drop_page,
+        )
+        for page in range(MAX_PAGES):
+            self.shared_program[f"u_page{page}"] = self._empty_page
+        h, w = self._page_shape()
+        self.shared_program["u_page_size"] = (float(w), float(h))
         self._staged.clear()
         self._sizes.clear()
         self.shared_program["u_value_scale"] = fmt.value_scale
+
+    def _drop_page(self, page: int) -> None:
+        """The budget took ``page`` back: free its texture, stop drawing its tiles."""
+        texture = self._textures.pop(page, None)
+        if texture is not None:
+            self.shared_program[f"u_page{page}"] = self._empty_page
+            texture.delete()
+        self._geometry_dirty = True
+        self.update()
+
+    def release(self) -> None:
+        """Give every page back to the budget (the visual is going away)."""
+        self._pool.clear()
 
     # -- state set by the owner (no GL work here; draw time does it) ----------
 
@@ -176,13 +233,14 @@ class TiledImageVisual(Visual):
         self._failed = frozenset(failed) & plan.keys
         keys = plan.keys
         self._staged = {k: v for k, v in self._staged.items() if k in keys}
-        self._pool.touch(keys)
+        self._pool.set_needed(keys)
         self._geometry_dirty = True
         self.update()
 
     def clear_plan(self) -> None:
         """Draw nothing (e.g. the canvas shows 3D); resident tiles stay cached."""
         self._plan = None
+        self._pool.set_needed(())
         self._staged.clear()
         self._drawn = []
         self._n_vertices = 0
@@ -234,8 +292,8 @@ class TiledImageVisual(Visual):
     @interpolation.setter
     def interpolation(self, value: str) -> None:
         self._interpolation = "nearest" if value == "nearest" else "linear"
-        if self._atlas is not None:
-            self._atlas.interpolation = self._interpolation
+        for texture in self._textures.values():
+            texture.interpolation = self._interpolation
         self.update()
 
     @property
@@ -271,21 +329,25 @@ class TiledImageVisual(Visual):
 
     @property
     def capacity(self) -> int:
-        """Number of tile slots the GPU budget affords."""
+        """Tile slots on the pages held now."""
         return self._pool.n_slots
 
     @property
     def gpu_bytes(self) -> int:
-        """Bytes of texture allocated (the atlas, once created)."""
-        if self._atlas is None:
-            return 0
-        h, w = self._atlas_shape()
-        return h * w * self._fmt.bytes_per_texel
+        """Texture bytes this visual holds (its pages, granted by the shared budget)."""
+        return self._pool.nbytes
 
     @property
     def gpu_evictions(self) -> int:
         """Tiles evicted from the atlas so far."""
         return self._evicted_before + self._pool.evictions
+
+    def budget_stats(self) -> dict[str, int]:
+        """The shared GPU budget: its size and what all layers hold now."""
+        return {
+            "gpu_budget_bytes": self._budget.budget_bytes,
+            "gpu_used_bytes": self._budget.used_bytes,
+        }
 
     def drawn(self) -> list[PlannedTile]:
         """Tiles drawn by the latest frame, coarse first."""
@@ -313,39 +375,42 @@ class TiledImageVisual(Visual):
 
     # -- internals ----------------------------------------------------------------
 
-    def _atlas_shape(self) -> tuple[int, int]:
+    def _page_shape(self) -> tuple[int, int]:
         return self._rows * self._tile[0], self._cols * self._tile[1]
 
-    def _ensure_atlas(self) -> Texture2D:
-        if self._atlas is None:
-            h, w = self._atlas_shape()
-            self._atlas = Texture2D(
+    def _page_texture(self, page: int) -> Texture2D:
+        texture = self._textures.get(page)
+        if texture is None:
+            h, w = self._page_shape()
+            texture = Texture2D(
                 shape=(h, w, 1),
                 format="red",
                 internalformat=self._fmt.internalformat,
                 interpolation=self._interpolation,
                 wrapping="clamp_to_edge",
             )
-            self.shared_program["u_atlas"] = self._atlas
-            self.shared_program["u_atlas_size"] = (float(w), float(h))
-        return self._atlas
+            self._textures[page] = texture
+            self.shared_program[f"u_page{page}"] = texture
+        return texture
 
     def _upload(self) -> None:
         assert self._plan is not None
-        atlas = self._ensure_atlas()
-        protected = self._plan.keys
         budget = self.upload_bytes_per_frame
+        per_page = self._pool.slots_per_page
         for key in [t.key for t in self._plan.tiles if t.key in self._staged]:
             tile = self._staged[key]
             if budget < tile.nbytes and budget < self.upload_bytes_per_frame:
                 break  # the rest waits for the next frame
-            slot = self._pool.acquire(key, protected)
+            slot = self._pool.acquire(key)
             if slot is None:
-                self._staged.clear()  # every slot holds a needed tile
+                self._staged.clear()  # the budget holds only tiles that views need
                 break
             del self._staged[key]
-            row, col = divmod(slot, self._cols)
-            atlas.set_data(tile[..., None], offset=(row * self._tile[0], col * self._tile[1]))
+            page, local = divmod(slot, per_page)
+            row, col = divmod(local, self._cols)
+            self._page_texture(page).set_data(
+                tile[..., None], offset=(row * self._tile[0], col * self._tile[1])
+            )
             self._sizes[key] = tile.shape[:2]
             budget -= tile.nbytes
             self.uploaded_bytes += tile.nbytes
@@ -379,8 +444,10 @@ class TiledImageVisual(Visual):
         if failed:
             return
         h, w = self._sizes[t.key]
-        row, col = divmod(self._pool.slot(t.key), self._cols)
+        page, local = divmod(self._pool.slot(t.key), self._pool.slots_per_page)
+        row, col = divmod(local, self._cols)
         x0, y0 = col * self._tile[1], row * self._tile[0]
+        out["a_page"] = page
         out["a_texcoord"] = np.array([x0, y0]) + _QUAD * np.array([w, h])
         out["a_slot"] = (x0, y0, x0 + w, y0 + h)
 
@@ -395,16 +462,31 @@ def _snapped_origin(plan: Plan) -> np.ndarray:
     return np.floor(np.asarray(plan.view.centre[::-1]) / step) * step
 
 
-def _atlas_grid(
-    tile: tuple[int, int], fmt: TextureFormat, budget: int, max_size: int
+def _page_grid(
+    tile: tuple[int, int],
+    fmt: TextureFormat,
+    max_tiles: int | None,
+    max_bytes: int | None,
+    max_size: int,
 ) -> tuple[int, int]:
-    """Columns and rows of slots that fit both the byte budget and max size."""
-    slot_bytes = tile[0] * tile[1] * fmt.bytes_per_texel
-    n = max(1, budget // slot_bytes)
-    max_cols = max(1, max_size // tile[1])
-    max_rows = max(1, max_size // tile[0])
-    cols = min(max_cols, max(1, math.isqrt(n)))
-    rows = min(max_rows, max(1, n // cols))
+    """Columns and rows of tile slots on one page.
+
+    A page is about ``PAGE_SIDE`` texels square (at least two tiles across),
+    no larger than the layer's whole pyramid needs (``max_tiles``) or its own
+    byte cap, and within the GPU's texture size.
+    """
+    side = min(max_size, max(PAGE_SIDE, 2 * max(tile)))
+    max_cols = max(1, side // tile[1])
+    max_rows = max(1, side // tile[0])
+    n = max_cols * max_rows
+    if max_tiles is not None:
+        n = min(n, max(1, max_tiles))
+    if max_bytes is not None:
+        n = min(n, max(1, max_bytes // (tile[0] * tile[1] * fmt.bytes_per_texel)))
+    cols = min(max_cols, max(1, math.ceil(math.sqrt(n))))
+    rows = min(max_rows, max(1, math.ceil(n / cols)))
+    if max_bytes is not None:  # a last partial row must not exceed the cap
+        rows = min(rows, max(1, n // cols))
     return cols, rows
 
 

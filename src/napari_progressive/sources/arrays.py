@@ -80,6 +80,14 @@ class ArrayPyramidSource:
         """Levels from finest to coarsest."""
         return self._levels
 
+    @property
+    def identity(self) -> str | None:
+        """The arrays' store URLs when every level is a zarr array on persistent storage."""
+        paths = [str(getattr(a, "store_path", "")) for a in self._arrays]
+        if not all("://" in p and not p.startswith("memory://") for p in paths):
+            return None
+        return "zarr:" + "|".join(paths)
+
     def read_chunk(self, level: int, index: tuple[int, ...]) -> np.ndarray:
         """Read one chunk; dask arrays compute synchronously in this thread."""
         sl = self._levels[level].chunk_slices(index)

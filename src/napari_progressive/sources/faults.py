@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from napari_progressive.core.errors import ChunkReadError
+from napari_progressive.sources.protocol import source_identity
 
 if TYPE_CHECKING:
     from napari_progressive.core.geometry import Level
@@ -49,6 +50,11 @@ class FaultInjectingSource:
     def name(self) -> str:
         """The wrapped source's name."""
         return self.inner.name
+
+    @property
+    def identity(self) -> str | None:
+        """The wrapped source's identity (faults are not stored: failed reads are not cached)."""
+        return source_identity(self.inner)
 
     @property
     def levels(self) -> tuple[Level, ...]:

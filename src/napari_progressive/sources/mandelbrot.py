@@ -79,6 +79,12 @@ class MandelbrotSource:
         """Levels from finest to coarsest."""
         return self._levels
 
+    @property
+    def identity(self) -> str:
+        """The generator and its parameters (tiles are the same in every run)."""
+        tile = self._levels[0].chunks[0]
+        return f"mandelbrot:levels={len(self._levels)},tile={tile},max_iter={self.max_iter}"
+
     def complex_at(self, row: float, col: float) -> complex:
         """The complex number at level-0 data coordinate (row, col)."""
         step = EXTENT / self.size

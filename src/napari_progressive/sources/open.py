@@ -208,6 +208,7 @@ def _precomputed_specs(loc: Location, name: str, timeout: float) -> list[LayerSp
         scales=scales,
         translates=translates,
         timeout=timeout,
+        identity=f"precomputed:{loc.url}",
     )
     kind: Literal["image", "labels"] = "labels" if info.type == "segmentation" else "image"
     channel = ("c",) if info.channels > 1 else ()

@@ -20,6 +20,11 @@ class MultiscaleSource(Protocol):
     it returns the whole chunk (edge chunks clipped to the level's shape) and
     raises ``ChunkReadError`` when the chunk cannot be read or decoded.
     ``name`` identifies the source in messages and cache keys.
+
+    A source may also have an ``identity``: a string that names its data
+    stably across processes and restarts (a store URL, a generator and its
+    parameters), or None. Only sources with an identity use the persistent
+    disk tier (``source_identity``).
     """
 
     @property
@@ -35,3 +40,9 @@ class MultiscaleSource(Protocol):
     def read_chunk(self, level: int, index: tuple[int, ...]) -> np.ndarray:
         """Return chunk ``index`` of ``level`` as a numpy array."""
         ...
+
+
+def source_identity(source: MultiscaleSource) -> str | None:
+    """The source's stable identity, or None when it has none (in-memory data)."""
+    identity = getattr(source, "identity", None)
+    return identity if isinstance(identity, str) and identity else None

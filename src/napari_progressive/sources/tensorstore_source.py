@@ -48,6 +48,25 @@ def open_store(spec: dict[str, Any] | str, where: str) -> ts.TensorStore:
         raise SourceError(f"{where}: cannot open ({e})") from e
 
 
+def stores_identity(stores: Sequence[ts.TensorStore]) -> str | None:
+    """A stable identity of stores read from persistent storage, else None.
+
+    In-memory (``array``) and callback-backed (``virtual_chunked``) stores
+    have none: their data does not outlive the process.
+    """
+    specs = []
+    for store in stores:
+        try:
+            spec = store.spec(minimal_spec=True).to_json()
+        except Exception:
+            return None
+        text = json.dumps(spec, sort_keys=True)
+        if '"kvstore"' not in text or '"driver": "array"' in text:
+            return None
+        specs.append(text)
+    return "tensorstore:" + "|".join(specs)
+
+
 class TensorStoreSource:
     """Levels given as tensorstore arrays, finest first.
 
@@ -68,6 +87,7 @@ class TensorStoreSource:
         translates: Sequence[Sequence[float]] | None = None,
         tiles: Sequence[Sequence[int]] | None = None,
         timeout: float = DEFAULT_READ_TIMEOUT,
+        identity: str | None = None,
     ) -> None:
         if not stores:
             raise SourceError(f"{name}: a pyramid needs at least one array")
@@ -94,6 +114,12 @@ class TensorStoreSource:
         except ValueError as e:
             raise SourceError(f"{name}: {e}") from e
         self._levels = tuple(levels)
+        self._identity = identity if identity is not None else stores_identity(self._stores)
+
+    @property
+    def identity(self) -> str | None:
+        """The stores' specs, when all are persistent (None for in-memory arrays)."""
+        return self._identity
 
     @property
     def name(self) -> str:

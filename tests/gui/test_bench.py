@@ -16,6 +16,7 @@ def test_bench_quick_writes_json_and_markdown(tmp_path, qtbot, capsys):
             "bench",
             "--quick",
             "mandelbrot-zoom",
+            "disk-restart",
             "planning",
             "--json",
             str(out_json),
@@ -36,6 +37,9 @@ def test_bench_quick_writes_json_and_markdown(tmp_path, qtbot, capsys):
     assert prog["host_bytes"] <= prog["host_budget_bytes"]
     assert prog["gpu_bytes"] <= prog["gpu_budget_bytes"]
     assert set(results["planning"]["median_ms_by_levels"]) == {"10", "20", "30", "40"}
+    cold, warm = results["disk-restart"]["sessions"].values()
+    assert warm["disk"]["disk_hits"] > 0 and cold["disk"]["disk_writes"] > 0
+    assert warm["chunks_read"] < cold["chunks_read"]
     md = out_md.read_text()
     assert "| progressive |" in md and "### planning" in md
     assert "| napari-sync |" in capsys.readouterr().out

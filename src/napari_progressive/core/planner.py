@@ -1,7 +1,7 @@
 """Pure planning: from a view to the prioritised list of tiles it needs.
 
 Tiles come in tiers, as in Neuroglancer: ``VISIBLE`` (inside the view, at the
-target level and every coarser one), ``PREFETCH`` (where the camera is
+target level, up to ``FALLBACK_LEVELS`` coarser ones and the coarsest), ``PREFETCH`` (where the camera is
 heading, the neighbouring planes of the hidden axes, the next finer level when
 zooming in) and ``FALLBACK`` (the rest of a small coarsest level, so a pan
 never shows a blank). Inside a tier, coarse first, then nearest the view
@@ -109,16 +109,22 @@ def choose_level(
     pixel size); zoomed in beyond level 0, level 0 is used.
     """
     limit = data_per_screen_px * 2.0**lod_bias * (1 + 1e-9)
+    axes = list(displayed)
     best = 0
-    for i, m in enumerate(mappings):
-        if float(np.min(m.factor[list(displayed)])) <= limit:
-            best = i
+    for i, m in enumerate(mappings):  # levels grow coarser: stop at the first too coarse
+        if float(np.min(m.factor[axes])) > limit:
+            break
+        best = i
     return best
 
 
 #: The whole coarsest level is kept in the plan when it has at most this many
 #: tiles: panning then never shows a blank, and thumbnails see all of it.
 WHOLE_COARSEST_MAX_TILES = 16
+#: Coarser levels planned as fallbacks above the target (besides the coarsest,
+#: always planned): keeps a plan's size, and its cost, independent of the
+#: number of levels.
+FALLBACK_LEVELS = 4
 
 
 def plan_view(
@@ -137,7 +143,7 @@ def plan_view(
     target = choose_level(maps, view.displayed, view.data_per_screen_px, lod_bias)
     tiles: list[PlannedTile] = []
     last = len(levels) - 1
-    for lv in range(last, target - 1, -1):
+    for lv in sorted({last, *range(target, min(last, target + FALLBACK_LEVELS) + 1)}, reverse=True):
         whole = lv == last and _tiles_in_view_plane(levels[lv], view) <= WHOLE_COARSEST_MAX_TILES
         tiles.extend(_level_tiles(lv, levels[lv], maps[lv], view, whole=whole))
     tiles.sort(key=lambda t: t.priority)

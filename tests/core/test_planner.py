@@ -5,8 +5,8 @@ import pytest
 
 from napari_progressive.core.geometry import block_pyramid, level_mappings
 from napari_progressive.core.planner import (
-    FALLBACK_LEVELS,
     FALLBACK,
+    FALLBACK_LEVELS,
     PREFETCH,
     VISIBLE,
     WHOLE_COARSEST_MAX_TILES,

@@ -1,12 +1,13 @@
 """Pure planning: from a view to the prioritised list of tiles it needs.
 
 Tiles come in tiers, as in Neuroglancer: ``VISIBLE`` (inside the view, at the
-target level, up to ``FALLBACK_LEVELS`` coarser ones and the coarsest), ``PREFETCH`` (where the camera is
-heading, the neighbouring planes of the hidden axes, the next finer level when
-zooming in) and ``FALLBACK`` (the rest of a small coarsest level, so a pan
-never shows a blank). Inside a tier, coarse first, then nearest the view
-centre. The cost is proportional to the number of tiles planned, never to
-the size of the dataset.
+target level, up to ``FALLBACK_LEVELS`` coarser ones and the coarsest),
+``PREFETCH`` (where the camera is heading, the neighbouring planes of the
+hidden axes, the next finer level when zooming in) and ``FALLBACK`` (the
+rest of a small coarsest level, so a pan never shows a blank). Inside a
+tier, coarse first, then nearest the view centre. The cost is proportional
+to the number of tiles planned, never to the size of the dataset or the
+number of its levels.
 """
 
 from __future__ import annotations

@@ -66,6 +66,35 @@ def _zarr_pyramid(quick: bool) -> MultiscaleSource:
     return ArrayPyramidSource(arrays, name="zarr-pyramid")
 
 
+def _zarr_volume(quick: bool) -> MultiscaleSource:
+    """A (z, y, x) uint16 zarr volume with 3 levels downsampled on every axis."""
+    import zarr
+
+    depth, side = (16, 1024) if quick else (32, 2048)
+    root = Path(tempfile.mkdtemp(prefix="np-bench-")) / "volume.zarr"
+    group = zarr.open_group(root, mode="w")
+    rng = np.random.default_rng(1)
+    level = rng.integers(0, 4096, (depth, side, side), dtype=np.uint16)
+    arrays = []
+    for i in range(3):
+        arr = group.create_array(str(i), shape=level.shape, chunks=(8, 256, 256), dtype=np.uint16)
+        arr[...] = level
+        arrays.append(arr)
+        d, h, w = level.shape
+        level = level.reshape(d // 2, 2, h // 2, 2, w // 2, 2).mean(axis=(1, 3, 5))
+        level = level.astype(np.uint16)
+    return ArrayPyramidSource(arrays, name="zarr-volume")
+
+
+def _z_scroll_path(source: MultiscaleSource, quick: bool) -> list[Step]:
+    depth, side = source.levels[0].shape[0], source.levels[0].shape[1]
+    steps = 3 if quick else 10
+    return [
+        Step((side / 2, side / 2), 0.5, dims_step=(z, 0, 0))
+        for z in np.linspace(1, depth - 2, steps).astype(int).tolist()
+    ]
+
+
 def _pan_path(source: MultiscaleSource, quick: bool) -> list[Step]:
     size = source.levels[0].shape[0]
     steps = 3 if quick else 10
@@ -88,6 +117,14 @@ SCENARIOS: dict[str, Scenario] = {
             "pan and zoom over a local zarr pyramid with 20 ms added per chunk",
             _zarr_pyramid,
             _pan_path,
+            {"contrast_limits": (0, 4095)},
+            latency=0.02,
+        ),
+        Scenario(
+            "zarr-z-scroll",
+            "2D view of a 3D zarr volume (8x256x256 chunks) while scrolling z, 20 ms per chunk",
+            _zarr_volume,
+            _z_scroll_path,
             {"contrast_limits": (0, 4095)},
             latency=0.02,
         ),

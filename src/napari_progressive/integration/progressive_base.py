@@ -17,7 +17,7 @@ from napari.layers._scalar_field._slice import _ScalarFieldSliceResponse
 from napari.utils.events import Event, EventEmitter
 from superqt.utils import qthrottled
 
-from napari_progressive.core.executor import as_executor, executor_slots, shared_thread_pool
+from napari_progressive.core.executor import as_executor, shared_thread_pool
 from napari_progressive.core.motion import MotionTracker
 from napari_progressive.core.planner import TileKey
 from napari_progressive.core.view import ViewState
@@ -102,12 +102,13 @@ class ProgressiveLayerBase(_LayerBase):
         self.max_gpu_bytes = None if max_gpu_bytes is None else int(max_gpu_bytes)
         self._waker = MainThreadWaker(self._on_results)
         runner = as_executor(executor) if executor is not None else shared_thread_pool()
+        queue = shared_scheduler(runner)
         self.engine = LayerEngine(
             source,
             host_cache=host_cache if host_cache is not None else shared_host_cache(),
             executor=runner,
-            max_in_flight=max_in_flight or 2 * executor_slots(runner),
-            scheduler=shared_scheduler(runner),
+            max_in_flight=max_in_flight or queue.max_in_flight,
+            scheduler=queue,
             notify=self._waker,
             lod_bias=lod_bias,
             texture_of=texture_of,

@@ -55,8 +55,9 @@ def main(encoding: str, n: int, seed: int, direct: bool = False) -> int:
     data, dtype = sample(encoding)
     rng = np.random.default_rng(seed)
     rejected = 0
-    for _ in range(n):
+    for i in range(n):
         bad = mutate(data, rng)
+        print(f"mutation {i}: {len(bad)} bytes", file=sys.stderr, flush=True)
         try:
             out = decode(encoding, bad, FULL, FULL, dtype)
         except DecodeError:

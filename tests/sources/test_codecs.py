@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from napari_progressive.core.errors import DecodeError
-from napari_progressive.sources.precomputed_codecs import CODEC_ENCODINGS, decode_chunk
+from napari_progressive.sources.precomputed_codecs import (
+    CODEC_ENCODINGS,
+    decode_chunk,
+    decode_isolated,
+    run_isolated,
+)
 from tests import datasets as ds
 
 FULL = (16, 16, 8, 1)
@@ -71,12 +78,27 @@ def test_fuzzed_chunks_never_crash(encoding):
 
     (With ``--direct`` every one of these decoders segfaults on some inputs.)
     """
-    proc = subprocess.run(
-        [sys.executable, "-m", "tests.sources.fuzz_codecs", encoding, "150", "7"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "tests.sources.fuzz_codecs", encoding, "150", "7"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    except subprocess.TimeoutExpired as e:
+        stderr = e.stderr.decode() if isinstance(e.stderr, bytes) else (e.stderr or "")
+        pytest.fail(f"fuzzing {encoding} stalled; last mutations:\n{stderr[-1000:]}")
     assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-2000:]}"
     assert "none crashed" in proc.stdout
+
+
+def test_isolated_worker_crash_and_hang_become_decode_errors():
+    """A worker that dies or hangs costs that call only; the next call gets a fresh pool."""
+    with pytest.raises(DecodeError, match="crashed"):
+        run_isolated("test decoder", os.abort)
+    with pytest.raises(DecodeError, match="took over 1 s"):
+        run_isolated("test decoder", time.sleep, 600, timeout=1.0)
+    data = ds.encode_chunk("crackle", _chunk("crackle"))
+    out = decode_isolated("crackle", data, FULL, FULL, np.dtype(np.uint32))
+    np.testing.assert_array_equal(out, _chunk("crackle"))

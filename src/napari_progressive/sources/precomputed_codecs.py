@@ -11,7 +11,8 @@ format stores it.
 Checks cannot catch everything: fuzzing (``tests/sources/fuzz_codecs.py``)
 makes all four decoders crash the process on some corrupt inputs. So the
 sources decode through ``decode_isolated``, in a pool of worker processes:
-a crash costs one worker (restarted) and marks that one tile failed.
+a crash costs one worker (restarted) and marks that one tile failed; a
+decoder stuck for ``DECODE_TIMEOUT_S`` is killed the same way.
 """
 
 from __future__ import annotations
@@ -165,6 +166,18 @@ _pool_lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 #: Worker processes that decode untrusted chunks.
 DECODE_WORKERS = 2
+#: A decode that takes longer is taken as a decoder stuck on corrupt data.
+DECODE_TIMEOUT_S = 30.0
+
+
+def _no_core_dumps() -> None:
+    """Worker initializer: a decoder crash must not write a core file of untrusted data."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, ValueError, OSError):
+        pass
 
 
 def _decode_pool() -> ProcessPoolExecutor:
@@ -172,16 +185,42 @@ def _decode_pool() -> ProcessPoolExecutor:
     with _pool_lock:
         if _pool is None:
             context = multiprocessing.get_context("spawn")  # never fork a threaded GUI process
-            _pool = ProcessPoolExecutor(DECODE_WORKERS, mp_context=context)
+            _pool = ProcessPoolExecutor(
+                DECODE_WORKERS, mp_context=context, initializer=_no_core_dumps
+            )
         return _pool
 
 
-def _drop_pool(pool: ProcessPoolExecutor) -> None:
+def _drop_pool(pool: ProcessPoolExecutor, kill: bool = False) -> None:
+    """Forget ``pool`` so the next call starts a fresh one; ``kill`` ends stuck workers."""
     global _pool
     with _pool_lock:
         if _pool is pool:
             _pool = None
+    if kill:
+        # the executor has no public way to stop a running task
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
     pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run_isolated(
+    what: str, fn: Callable[..., np.ndarray], *args: object, timeout: float = DECODE_TIMEOUT_S
+) -> np.ndarray:
+    """``fn(*args)`` in a worker process; a crash or a hang becomes a ``DecodeError``.
+
+    A hung worker is killed after ``timeout`` seconds; either way the pool
+    is replaced, so one bad chunk never stalls the ones after it.
+    """
+    pool = _decode_pool()
+    try:
+        return pool.submit(fn, *args).result(timeout=timeout)
+    except BrokenProcessPool:
+        _drop_pool(pool)
+        raise DecodeError(f"the {what} crashed on this chunk (corrupt data)") from None
+    except TimeoutError:
+        _drop_pool(pool, kill=True)
+        raise DecodeError(f"the {what} took over {timeout:g} s on this chunk (stopped)") from None
 
 
 def decode_isolated(
@@ -191,10 +230,7 @@ def decode_isolated(
     clipped: tuple[int, int, int, int],
     dtype: np.dtype,
 ) -> np.ndarray:
-    """``decode_chunk`` in a worker process; a decoder crash becomes a ``DecodeError``."""
-    pool = _decode_pool()
-    try:
-        return pool.submit(decode_chunk, encoding, bytes(data), full, clipped, dtype).result()
-    except BrokenProcessPool:
-        _drop_pool(pool)
-        raise DecodeError(f"the {encoding} decoder crashed on this chunk (corrupt data)") from None
+    """``decode_chunk`` in a worker process; a decoder crash or hang becomes a ``DecodeError``."""
+    return run_isolated(
+        f"{encoding} decoder", decode_chunk, encoding, bytes(data), full, clipped, dtype
+    )

@@ -50,7 +50,7 @@ clean:
 	rm -rf $(RUN) .pytest_cache .mypy_cache .ruff_cache
 
 # Side-by-side benchmark (napari multiscale sync/async vs progressive); writes
-# .run/bench.json and .run/bench.md. BENCH_ARGS="--quick" for a short run.
+# .run/bench.json, .run/bench.md and .run/bench.png. BENCH_ARGS="--quick" for a short run.
 bench: setup
 	@mkdir -p $(RUN)
-	$(XVFB) $(VENV)/bin/napari-progressive bench $(BENCH_ARGS) --json $(RUN)/bench.json --markdown $(RUN)/bench.md
+	$(XVFB) $(VENV)/bin/napari-progressive bench $(BENCH_ARGS) --json $(RUN)/bench.json --markdown $(RUN)/bench.md --plot $(RUN)/bench.png

@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="short paths, small canvas")
     bench.add_argument("--json", metavar="FILE", help="write all results as JSON")
     bench.add_argument("--markdown", metavar="FILE", help="write the tables as markdown")
+    bench.add_argument(
+        "--plot", metavar="FILE", help="write a PNG of time to full resolution per step"
+    )
     return parser
 
 
@@ -226,7 +229,7 @@ def _bench(args: argparse.Namespace) -> int:
 
     app = QApplication.instance() or QApplication([])  # noqa: F841 - napari reuses it
     results = run_bench(args.scenarios, args.quick)
-    print(write(results, args.json, args.markdown))
+    print(write(results, args.json, args.markdown, args.plot))
     return 0
 
 

@@ -188,3 +188,20 @@ def test_a_result_not_yet_taken_serves_a_late_client_without_running_again(pool)
     assert runs == [1] and not shared._undrained
     b.update([Job((0.0,), "tile", lambda: runs.append(3) or "again")])  # both took it: runs
     assert [r.value for r in _results(b)] == ["again"]
+
+
+def test_a_client_asking_again_before_draining_gets_its_result_once(pool):
+    """Planning again while a result waits undrained must not deliver it twice."""
+    runs = []
+    shared = Scheduler(pool, max_in_flight=2)
+    a = shared.client()
+    job = Job((0.0,), "tile", lambda: runs.append(1) or "value")
+    a.update([job])
+    wait_for(lambda: not a._results.empty())
+    a.update([job])  # the view was planned again before the main thread drained
+    a.update([job])
+    assert [r.value for r in _results(a)] == ["value"]
+    assert runs == [1] and not shared._undrained
+    a.update([job])  # taken and (say) evicted since: it runs again
+    assert [r.value for r in _results(a)] == ["value"]
+    assert runs == [1, 1]

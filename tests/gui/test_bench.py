@@ -43,3 +43,33 @@ def test_bench_quick_writes_json_and_markdown(tmp_path, qtbot, capsys):
     md = out_md.read_text()
     assert "| progressive |" in md and "### planning" in md
     assert "| napari-sync |" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("make_napari_viewer")
+def test_bench_quick_multi_layer_drag_and_3d_with_floor_and_plot(tmp_path, qtbot):
+    out_json, out_png = tmp_path / "bench.json", tmp_path / "bench.png"
+    args = ["bench", "--quick", "multi-layer", "zarr-pan", "volume-orbit"]
+    assert main([*args, "--json", str(out_json), "--plot", str(out_png)]) == 0
+    scenarios = json.loads(out_json.read_text())["scenarios"]
+
+    multi = scenarios["multi-layer"]["modes"]
+    assert {r["layers"] for r in multi.values()} == {4}
+    for step in multi["progressive"]["steps"]:
+        assert step["floor_chunks"] > 0 and step["floor_s"] > 0  # a view's target chunks
+        assert step["floor_upload_s"] > 0 and step["floor_ratio"] > 0
+        assert step["host_bytes"] <= step["host_budget_bytes"]
+
+    prog = multi["progressive"]
+    assert 0 <= prog["tiles_wasted"] <= prog["tiles_fetched"]
+
+    drag = scenarios["zarr-pan"]["modes"]
+    for run in drag.values():
+        (step,) = run["steps"]  # one record for the whole drag
+        assert step["moves"] == 30 and step["frames_while_moving"] > 0
+    assert drag["progressive"]["steps"][0]["tiles_fetched"] > 0
+
+    orbit = scenarios["volume-orbit"]["modes"]
+    assert set(orbit) == {"napari-sync", "napari-async"}  # until progressive 3D lands
+    assert all(r["timeouts"] == 0 and len(r["steps"]) == 3 for r in orbit.values())
+
+    assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

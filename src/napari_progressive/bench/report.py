@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from napari_progressive.bench.disk_restart import disk_restart
 from napari_progressive.bench.planning import planning_cost
+from napari_progressive.bench.plot import plot
 from napari_progressive.bench.runner import MODES, run_mode
 from napari_progressive.bench.scenarios import SCENARIOS
 
@@ -36,7 +37,7 @@ def run_bench(names: Sequence[str], quick: bool) -> dict[str, Any]:
             results["disk-restart"] = disk_restart(quick)
             continue
         scenario = SCENARIOS[name]
-        modes = {mode: run_mode(scenario, mode, quick) for mode in MODES}
+        modes = {mode: run_mode(scenario, mode, quick) for mode in MODES if mode in scenario.modes}
         renderers |= {m["renderer"] for m in modes.values()}
         results["scenarios"][name] = {"description": scenario.description, "modes": modes}
     if renderers:
@@ -53,16 +54,31 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             sc["description"],
             "",
-            "| mode | longest block median (ms) | max (ms) | first frame (ms) | "
-            "full resolution (s) | chunks read | timeouts |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| mode | longest block median (ms) | max (ms) | first frame (ms) | frame (ms) | "
+            "full resolution (s) | x floor | chunks read | wasted | timeouts |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for mode, r in sc["modes"].items():
             lines.append(
                 f"| {mode} | {_f(r['longest_block_ms_median'])} | {_f(r['longest_block_ms_max'])} "
-                f"| {_f(r['first_frame_ms_median'])} | {_f(r['full_resolution_s_median'], 2)} "
-                f"| {r['chunks_read']} | {r['timeouts']} |"
+                f"| {_f(r['first_frame_ms_median'])} | {_f(r.get('frame_ms_median'))} "
+                f"| {_f(r['full_resolution_s_median'], 2)} "
+                f"| {_f(r.get('floor_ratio_median'), 1)} | {r['chunks_read']} "
+                f"| {_wasted(r)} | {r['timeouts']} |"
             )
+        floor = next(
+            (r["floor_s_median"] for r in sc["modes"].values() if r.get("floor_s_median")), None
+        )
+        if floor is not None:
+            lines += ["", f"Fetch floor (median per step): {floor:.3f} s."]
+        drags = {m: r["steps"][0] for m, r in sc["modes"].items() if "move_s" in r["steps"][0]}
+        if drags:
+            cells = "; ".join(
+                f"{m}: {d['moves']} moves took {d['move_s']:.1f} s, "
+                f"{d['frames_while_moving']} frames drawn"
+                for m, d in drags.items()
+            )
+            lines += ["", f"While dragging: {cells}."]
         lines.append("")
     if "disk-restart" in results:
         d = results["disk-restart"]
@@ -95,14 +111,30 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write(results: dict[str, Any], json_path: str | None, md_path: str | None) -> str:
+def write(
+    results: dict[str, Any],
+    json_path: str | None,
+    md_path: str | None,
+    plot_path: str | None = None,
+) -> str:
     """Write the requested files; return the markdown."""
     md = markdown(results)
     if json_path:
         Path(json_path).write_text(json.dumps(results, indent=1))
     if md_path:
         Path(md_path).write_text(md + "\n")
+    if plot_path:
+        plot(results, plot_path)
     return md
+
+
+def _wasted(run: dict[str, Any]) -> str:
+    """Tiles fetched along the path and never shown, as a share of those fetched."""
+    fetched = sum(s.get("tiles_fetched", 0) for s in run["steps"])
+    if not fetched:
+        return "-"
+    wasted = sum(s.get("tiles_wasted", 0) for s in run["steps"])
+    return f"{100 * wasted / fetched:.0f}%"
 
 
 def _f(value: float | None, digits: int = 0) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import statistics
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from napari_progressive.bench.floor import FetchFloor
 from napari_progressive.bench.heartbeat import Heartbeat
 from napari_progressive.sources.faults import FaultInjectingSource
 
@@ -17,32 +19,66 @@ if TYPE_CHECKING:
 
 #: napari's multiscale image, sliced on the UI thread / on napari's slicing thread, and ours.
 MODES = ("napari-sync", "napari-async", "progressive")
+#: Camera moves per second on a continuous path (a drag at display rate).
+CONTINUOUS_HZ = 30.0
 
 
 class _Frames:
-    """Counts frames drawn and remembers when the latest one finished."""
+    """Counts frames drawn, how long each took, and when the latest one finished."""
 
     def __init__(self, scene_canvas: Any) -> None:
         self.count = 0
         self.last = 0.0
-        scene_canvas.events.draw.connect(self._on_draw)  # connected last: after the scene
+        self.durations: list[float] = []
+        self._start = 0.0
+        # vispy calls the draw event's callbacks in list order and ``connect``
+        # inserts first by default: place one before the scene and one after it
+        scene_canvas.events.draw.connect(self._on_start, position="first")
+        scene_canvas.events.draw.connect(self._on_draw, position="last")
+
+    def _on_start(self, event: Any = None) -> None:
+        self._start = time.perf_counter()
 
     def _on_draw(self, event: Any = None) -> None:
         self.count += 1
         self.last = time.perf_counter()
+        self.durations.append(self.last - self._start)
+
+    def median_ms_since(self, count: int) -> float | None:
+        """Median draw time of the frames after the first ``count``."""
+        recent = self.durations[count:]
+        return statistics.median(recent) * 1000 if recent else None
+
+
+@dataclass
+class _Run:
+    """One mode's viewer, layers and instruments."""
+
+    app: Any
+    viewer: napari.Viewer
+    layers: list[Any]
+    mode: str
+    frames: _Frames
+    beat: Heartbeat
+    sources: list[FaultInjectingSource]
+    floor: FetchFloor | None
+
+    @property
+    def reads(self) -> int:
+        return sum(s.reads for s in self.sources)
 
 
 def run_mode(
     scenario: Scenario,
     mode: str,
     quick: bool,
-    data: MultiscaleSource | None = None,
+    data: list[MultiscaleSource] | None = None,
     layer_kwargs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Walk the scenario's camera path in a fresh viewer displaying it in ``mode``.
 
-    ``data`` replaces the scenario's freshly built data; ``layer_kwargs`` are
-    added to the progressive layer's keywords.
+    ``data`` replaces the scenario's freshly built sources; ``layer_kwargs``
+    are added to every progressive layer's keywords.
     """
     import napari
     from napari.settings import get_settings
@@ -52,10 +88,10 @@ def run_mode(
     settings.experimental.async_ = mode == "napari-async"
     try:
         inner = data if data is not None else scenario.build(quick)
-        source = FaultInjectingSource(inner, latency=scenario.latency)
+        sources = [FaultInjectingSource(s, latency=scenario.latency) for s in inner]
         viewer = napari.Viewer(show=True)
         try:
-            return _walk(viewer, scenario, source, mode, quick, layer_kwargs or {})
+            return _walk(viewer, scenario, sources, mode, quick, layer_kwargs or {})
         finally:
             viewer.close()
     finally:
@@ -65,33 +101,59 @@ def run_mode(
 def _walk(
     viewer: napari.Viewer,
     scenario: Scenario,
-    source: FaultInjectingSource,
+    sources: list[FaultInjectingSource],
     mode: str,
     quick: bool,
     extra: dict[str, Any],
 ) -> dict[str, Any]:
     from qtpy.QtWidgets import QApplication
 
-    import napari_progressive as npg
-    from napari_progressive.integration.lazy_array import LazyLevelArray
     from napari_progressive.integration.window import resize_canvas
 
-    resize_canvas(viewer, *((640, 480) if quick else (1280, 800)))
-    if mode == "progressive":
-        layer: Any = npg.add_progressive_image(viewer, source, **scenario.layer_kwargs, **extra)
-    else:
-        levels = [LazyLevelArray(source, i) for i in range(len(source.levels))]
-        layer = viewer.add_image(levels, multiscale=True, **scenario.layer_kwargs)
+    resize_canvas(viewer, *scenario.canvas_size(quick))
+    viewer.dims.ndisplay = scenario.ndisplay
+    layers = [
+        _add_layer(viewer, source, mode, {**scenario.layer_kwargs, **style, **extra})
+        for source, style in zip(sources, scenario.styles(len(sources)), strict=True)
+    ]
     canvas = viewer.window._qt_viewer.canvas
-    frames = _Frames(canvas._scene_canvas)
-    app = QApplication.instance()
-    _settle(app, layer, mode, frames, source, since=time.perf_counter(), timeout=120)
-    beat = Heartbeat()
-    steps = []
-    for step in scenario.path(source.inner, quick):
-        steps.append(_step(app, viewer, layer, mode, frames, beat, source, step))
-    beat.stop()
-    return {"mode": mode, "renderer": _renderer(canvas), "steps": steps, **_summary(steps)}
+    scene_canvas = canvas._scene_canvas
+    floor = FetchFloor(scene_canvas, scenario.latency) if mode == "progressive" else None
+    run = _Run(
+        QApplication.instance(),
+        viewer,
+        layers,
+        mode,
+        _Frames(scene_canvas),
+        Heartbeat(),
+        sources,
+        floor,
+    )
+    _settle(run, since=time.perf_counter(), timeout=120)
+    path = scenario.path(sources[0].inner, quick)
+    steps = [_continuous(run, path)] if scenario.continuous else [_step(run, s) for s in path]
+    run.beat.stop()
+    totals = _ledger(run)
+    return {
+        "mode": mode,
+        "renderer": _renderer(canvas),
+        "layers": len(layers),
+        "steps": steps,
+        **_summary(steps),
+        **totals,
+    }
+
+
+def _add_layer(viewer: napari.Viewer, source: Any, mode: str, kwargs: dict[str, Any]) -> Any:
+    import napari_progressive as npg
+    from napari_progressive.integration.lazy_array import LazyLevelArray
+
+    if mode == "progressive":
+        return npg.add_progressive_image(viewer, source, **kwargs)
+    progressive_only = {"host_cache", "executor", "max_in_flight", "max_gpu_bytes", "lod_bias"}
+    kwargs = {k: v for k, v in kwargs.items() if k not in progressive_only}
+    levels = [LazyLevelArray(source, i) for i in range(len(source.levels))]
+    return viewer.add_image(levels, multiscale=True, **kwargs)
 
 
 def _renderer(canvas: Any) -> str:
@@ -101,43 +163,107 @@ def _renderer(canvas: Any) -> str:
     return str(gl.glGetParameter(gl.GL_RENDERER))
 
 
-def _step(
-    app: Any,
-    viewer: napari.Viewer,
-    layer: Any,
-    mode: str,
-    frames: _Frames,
-    beat: Heartbeat,
-    source: FaultInjectingSource,
-    step: Step,
-) -> dict[str, Any]:
-    import napari_progressive as npg
-
-    reads0 = source.reads
-    drawn0 = frames.count
-    beat.reset()
-    t0 = time.perf_counter()
+def _move(viewer: napari.Viewer, step: Step) -> None:
     if step.dims_step is not None:
         viewer.dims.current_step = step.dims_step
+    if step.angles is not None:
+        viewer.scene.camera.angles = step.angles
     viewer.scene.camera.center = step.center
     viewer.scene.camera.zoom = step.zoom
-    first = _until(app, lambda: frames.count > drawn0, timeout=60)
-    full = _settle(app, layer, mode, frames, source, since=t0, timeout=120)
+
+
+def _step(run: _Run, step: Step) -> dict[str, Any]:
+    """Jump the camera once and measure until full resolution."""
+    reads0, drawn0, ledger0 = run.reads, run.frames.count, _ledger(run)
+    run.beat.reset()
+    t0 = time.perf_counter()
+    _move(run.viewer, step)
+    first = _until(run.app, lambda: run.frames.count > drawn0, timeout=60)
+    full = _settle(run, since=t0, timeout=120)
     out = {
-        "longest_block_ms": beat.worst * 1000,
+        "longest_block_ms": run.beat.worst * 1000,
         "first_frame_ms": (first - t0) * 1000 if first else None,
         "full_resolution_s": full - t0 if full else None,
-        "chunks_read": source.reads - reads0,
+        "chunks_read": run.reads - reads0,
+        "frames": run.frames.count - drawn0,
+        "frame_ms": run.frames.median_ms_since(drawn0),
     }
-    if mode == "progressive":
-        s = npg.stats(layer)
-        out.update(
-            host_bytes=s["host_bytes"],
-            gpu_bytes=s["gpu_bytes"],
-            host_budget_bytes=s["host_budget_bytes"],
-            gpu_budget_bytes=s["gpu_budget_bytes"],
-            gpu_used_bytes=s["gpu_used_bytes"],
-        )
+    return {**out, **_progressive_step(run, ledger0, out["full_resolution_s"])}
+
+
+def _continuous(run: _Run, path: list[Step]) -> dict[str, Any]:
+    """Move the camera at ``CONTINUOUS_HZ`` along ``path`` without waiting, then settle.
+
+    One record for the whole drag: its longest block, frames drawn while
+    moving, and time to full resolution after the last move.
+    """
+    reads0, drawn0, ledger0 = run.reads, run.frames.count, _ledger(run)
+    run.beat.reset()
+    t0 = time.perf_counter()
+    first = None
+    for i, step in enumerate(path):
+        _move(run.viewer, step)
+        due = t0 + (i + 1) / CONTINUOUS_HZ
+        _until(run.app, lambda due=due: time.perf_counter() >= due, timeout=120)
+        if first is None and run.frames.count > drawn0:
+            first = run.frames.last
+    moved = time.perf_counter()
+    frames_moving = run.frames.count - drawn0
+    full = _settle(run, since=moved, timeout=120)
+    out = {
+        "longest_block_ms": run.beat.worst * 1000,
+        "first_frame_ms": (first - t0) * 1000 if first else None,
+        "full_resolution_s": full - moved if full else None,
+        "chunks_read": run.reads - reads0,
+        "frames": run.frames.count - drawn0,
+        "frame_ms": run.frames.median_ms_since(drawn0),
+        "moves": len(path),
+        "move_s": moved - t0,
+        "frames_while_moving": frames_moving,
+    }
+    return {**out, **_progressive_step(run, ledger0, None)}
+
+
+def _ledger(run: _Run) -> dict[str, int]:
+    """Tiles fetched and wasted so far, over the progressive layers."""
+    if run.mode != "progressive":
+        return {}
+    import napari_progressive as npg
+
+    stats = [npg.stats(layer) for layer in run.layers]
+    return {
+        "tiles_fetched": sum(s["tiles_fetched"] for s in stats),
+        "tiles_wasted": sum(s["tiles_wasted"] for s in stats),
+    }
+
+
+def _progressive_step(run: _Run, ledger0: dict[str, int], full_s: float | None) -> dict[str, Any]:
+    """Budgets, wasted fetches and (given a jump's ``full_s``) the fetch floor of a step."""
+    if run.mode != "progressive":
+        return {}
+    import napari_progressive as npg
+
+    stats = [npg.stats(layer) for layer in run.layers]
+    ledger = _ledger(run)
+    out: dict[str, Any] = {
+        "host_bytes": sum(s["host_bytes"] for s in stats),
+        "gpu_bytes": sum(s["gpu_bytes"] for s in stats),
+        "host_budget_bytes": stats[0]["host_budget_bytes"],
+        "gpu_budget_bytes": stats[0]["gpu_budget_bytes"],
+        "gpu_used_bytes": stats[0]["gpu_used_bytes"],
+        "tiles_fetched": ledger["tiles_fetched"] - ledger0["tiles_fetched"],
+        "tiles_wasted": ledger["tiles_wasted"] - ledger0["tiles_wasted"],
+    }
+    if run.floor is not None and full_s is not None and run.viewer.dims.ndisplay == 2:
+        needs = []
+        for layer, source in zip(run.layers, run.sources, strict=True):
+            plan = layer.engine.plan
+            if plan is not None:
+                keys = [t.key for t in plan.tiles if t.key.level == plan.target_level]
+                needs.append((source.inner, keys))
+        out.update(run.floor.measure(needs))
+        if out["floor_s"] > 0:
+            out["floor_ratio"] = full_s / out["floor_s"]
     return out
 
 
@@ -151,36 +277,30 @@ def _until(app: Any, done: Any, timeout: float) -> float | None:
     return None
 
 
-def _settle(
-    app: Any,
-    layer: Any,
-    mode: str,
-    frames: _Frames,
-    source: FaultInjectingSource,
-    since: float,
-    timeout: float,
-) -> float | None:
-    """When the layer last drew at full resolution (None on timeout).
+def _settle(run: _Run, since: float, timeout: float) -> float | None:
+    """When the layers last drew at full resolution (None on timeout).
 
-    Progressive: nothing queued, in flight or staged. napari: its slice is
+    Progressive: nothing queued, in flight or staged. napari: every slice is
     loaded, no chunk was read for 300 ms and a frame was drawn after the last
     read (sync slicing reads inside the draw; async slicing reads on a thread
     and draws again when the slice arrives).
     """
     quiet = 0.3
-    if mode == "progressive":
-        done = _until(app, layer.is_idle, timeout)
+    frames = run.frames
+    if run.mode == "progressive":
+        done = _until(run.app, lambda: all(layer.is_idle() for layer in run.layers), timeout)
         return max(frames.last, since) if done else None
-    reads = [source.reads, since]  # count, when it last changed
+    reads = [run.reads, since]  # count, when it last changed
 
     def settled() -> bool:
         now = time.perf_counter()
-        if source.reads != reads[0]:
-            reads[:] = [source.reads, now]
+        if run.reads != reads[0]:
+            reads[:] = [run.reads, now]
         drawn_after = frames.last > max(reads[1], since)
-        return drawn_after and bool(layer.loaded) and now - max(reads[1], frames.last) > quiet
+        loaded = all(layer.loaded for layer in run.layers)
+        return drawn_after and loaded and now - max(reads[1], frames.last) > quiet
 
-    done = _until(app, settled, timeout)
+    done = _until(run.app, settled, timeout)
     return max(frames.last, since) if done else None
 
 
@@ -194,7 +314,10 @@ def _summary(steps: list[dict[str, Any]]) -> dict[str, Any]:
         "longest_block_ms_median": med("longest_block_ms"),
         "longest_block_ms_max": max(blocks) if blocks else None,
         "first_frame_ms_median": med("first_frame_ms"),
+        "frame_ms_median": med("frame_ms"),
         "full_resolution_s_median": med("full_resolution_s"),
+        "floor_s_median": med("floor_s"),
+        "floor_ratio_median": med("floor_ratio"),
         "chunks_read": sum(s["chunks_read"] for s in steps),
         "timeouts": sum(1 for s in steps if s["full_resolution_s"] is None),
     }

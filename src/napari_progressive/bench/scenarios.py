@@ -20,23 +20,47 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Step:
-    """One camera move: centre and zoom (world units), optional dims step."""
+    """One camera move: centre and zoom (world units), optional dims step and 3D angles."""
 
     center: tuple[float, ...]
     zoom: float
     dims_step: tuple[int, ...] | None = None
+    angles: tuple[float, float, float] | None = None
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """Data, display settings, per-chunk latency and the camera path."""
+    """Data (one source per layer), display settings, per-chunk latency and the camera path.
+
+    A ``continuous`` path is walked as a drag (one move per display frame,
+    no waiting); otherwise each step is a jump measured until full
+    resolution. 3D scenarios set ``ndisplay=3`` and list the modes that can
+    show them (progressive 3D is not there yet).
+    """
 
     name: str
     description: str
-    build: Callable[[bool], MultiscaleSource]
+    build: Callable[[bool], list[MultiscaleSource]]
     path: Callable[[MultiscaleSource, bool], list[Step]]
     layer_kwargs: dict[str, Any] = field(default_factory=dict)
     latency: float = 0.0
+    layer_styles: tuple[dict[str, Any], ...] = ()
+    continuous: bool = False
+    ndisplay: int = 2
+    modes: tuple[str, ...] = ("napari-sync", "napari-async", "progressive")
+    canvas: tuple[int, int] | None = None
+
+    def canvas_size(self, quick: bool) -> tuple[int, int]:
+        """Canvas width and height: the scenario's own, else by run length."""
+        if self.canvas is not None:
+            return self.canvas
+        return (640, 480) if quick else (1280, 800)
+
+    def styles(self, n_layers: int) -> list[dict[str, Any]]:
+        """Per-layer keywords (colormaps of channels), cycled over the layers."""
+        if not self.layer_styles:
+            return [{} for _ in range(n_layers)]
+        return [self.layer_styles[i % len(self.layer_styles)] for i in range(n_layers)]
 
 
 def _zoom_path(source: MultiscaleSource, quick: bool) -> list[Step]:
@@ -47,13 +71,22 @@ def _zoom_path(source: MultiscaleSource, quick: bool) -> list[Step]:
     return [Step((row, col), fit * 4 ** (i + 1)) for i in range(steps)]
 
 
-def _zarr_pyramid(quick: bool) -> MultiscaleSource:
+def _zarr_pyramid(quick: bool) -> list[MultiscaleSource]:
+    return [_pyramid(2048 if quick else 8192, seed=0)]
+
+
+def _zarr_channels(quick: bool) -> list[MultiscaleSource]:
+    """Four channels, each its own zarr pyramid (as separate layers with additive blending)."""
+    return [_pyramid(1024 if quick else 4096, seed=i) for i in range(4)]
+
+
+def _pyramid(size: int, seed: int) -> MultiscaleSource:
+    """A (size, size) uint16 zarr pyramid with 256x256 chunks and 5 levels."""
     import zarr
 
-    size = 2048 if quick else 8192
     root = Path(tempfile.mkdtemp(prefix="np-bench-")) / "pyramid.zarr"
     group = zarr.open_group(root, mode="w")
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     level = rng.integers(0, 4096, (size, size), dtype=np.uint16)
     arrays = []
     for i in range(5):
@@ -66,7 +99,7 @@ def _zarr_pyramid(quick: bool) -> MultiscaleSource:
     return ArrayPyramidSource(arrays, name="zarr-pyramid")
 
 
-def _zarr_volume(quick: bool) -> MultiscaleSource:
+def _zarr_volume(quick: bool) -> list[MultiscaleSource]:
     """A (z, y, x) uint16 zarr volume with 3 levels downsampled on every axis."""
     import zarr
 
@@ -83,7 +116,7 @@ def _zarr_volume(quick: bool) -> MultiscaleSource:
         d, h, w = level.shape
         level = level.reshape(d // 2, 2, h // 2, 2, w // 2, 2).mean(axis=(1, 3, 5))
         level = level.astype(np.uint16)
-    return ArrayPyramidSource(arrays, name="zarr-volume")
+    return [ArrayPyramidSource(arrays, name="zarr-volume")]
 
 
 def _z_scroll_path(source: MultiscaleSource, quick: bool) -> list[Step]:
@@ -102,13 +135,35 @@ def _pan_path(source: MultiscaleSource, quick: bool) -> list[Step]:
     return [Step((float(size / 2), float(x)), 0.5 if i % 2 else 1.0) for i, x in enumerate(xs)]
 
 
+def _drag_path(source: MultiscaleSource, quick: bool) -> list[Step]:
+    """A steady horizontal drag at full resolution: 20 screen px per move."""
+    size = source.levels[0].shape[0]
+    moves = 30 if quick else 90
+    start = size * 0.3
+    return [Step((size / 2, start + 20.0 * i), 1.0) for i in range(moves)]
+
+
+def _orbit_path(source: MultiscaleSource, quick: bool) -> list[Step]:
+    """Orbit the volume 30 degrees per step, zooming in a little every other step."""
+    centre = tuple(n / 2 for n in source.levels[0].shape)
+    steps = 3 if quick else 8
+    return [
+        Step(centre, 1.0 + 0.5 * (i % 2), angles=(0.0, 30.0 * (i + 1), 90.0)) for i in range(steps)
+    ]
+
+
+#: Channel colours of the multi-layer scenario.
+CHANNELS = tuple(
+    {"colormap": c, "blending": "additive"} for c in ("red", "green", "blue", "magenta")
+)
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
         Scenario(
             "mandelbrot-zoom",
             "zoom 4x per step into the 18-level Mandelbrot (computed tiles)",
-            lambda quick: mandelbrot(),
+            lambda quick: [mandelbrot()],
             _zoom_path,
             {"colormap": "twilight_shifted", "contrast_limits": (0, 255)},
         ),
@@ -127,6 +182,35 @@ SCENARIOS: dict[str, Scenario] = {
             _z_scroll_path,
             {"contrast_limits": (0, 4095)},
             latency=0.02,
+        ),
+        Scenario(
+            "multi-layer",
+            "four channels as four layers (zarr pyramids, additive), pan and zoom, 20 ms per chunk",
+            _zarr_channels,
+            _pan_path,
+            {"contrast_limits": (0, 4095)},
+            latency=0.02,
+            layer_styles=CHANNELS,
+        ),
+        Scenario(
+            "zarr-pan",
+            "continuous drag at full resolution over the zarr pyramid, 20 ms per chunk",
+            _zarr_pyramid,
+            _drag_path,
+            {"contrast_limits": (0, 4095)},
+            latency=0.02,
+            continuous=True,
+        ),
+        Scenario(
+            "volume-orbit",
+            "3D view of the zarr volume orbiting and zooming at 640x480 (napari only until "
+            "progressive 3D rendering lands)",
+            _zarr_volume,
+            _orbit_path,
+            {"contrast_limits": (0, 4095)},
+            ndisplay=3,
+            modes=("napari-sync", "napari-async"),
+            canvas=(640, 480),
         ),
     )
 }

@@ -39,6 +39,12 @@ def executor_slots(executor: Executor) -> int:
     return int(slots()) if callable(slots) else default_workers()
 
 
+def compute_slots(executor: Executor) -> int:
+    """How many CPU-bound jobs ``executor`` runs at once: a cluster's threads, else our cores."""
+    slots = getattr(executor, "slots", None)
+    return int(slots()) if callable(slots) else cpu_cores()
+
+
 class DistributedExecutor:
     """Runs jobs as plain tasks on a ``dask.distributed`` cluster.
 
@@ -92,9 +98,30 @@ def as_executor(executor: Any) -> Executor:
     return executor
 
 
+#: Shared-pool threads per core: chunk reads mostly wait on storage, not the CPU.
+THREADS_PER_CORE = 4
+#: The shared pool never has fewer threads (enough reads in flight for remote storage).
+MIN_THREADS = 8
+
+
 def default_workers() -> int:
-    """Worker threads of the shared pool: one per core, at least two."""
-    return max(2, os.cpu_count() or 2)
+    """Threads of the shared pool: ``NAPARI_PROGRESSIVE_THREADS`` if set, else 4 per core, >= 8."""
+    value = os.environ.get("NAPARI_PROGRESSIVE_THREADS", "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(
+                f"NAPARI_PROGRESSIVE_THREADS must be a whole number >= 1, not {value!r}"
+            )
+        return int(value)
+    return max(MIN_THREADS, THREADS_PER_CORE * cpu_cores())
+
+
+def cpu_cores() -> int:
+    """Cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 _shared: ThreadPoolExecutor | None = None

@@ -122,10 +122,13 @@ class Scheduler:
                     self._push(key, entry)
             client._queued = set()
             for job in jobs:
+                if job.key in client._delivered:
+                    continue  # its result already waits in this client's queue
                 done = self._undrained.get(job.key)
                 if done is not None:
                     self._undrained[job.key] = (done[0], done[1] + 1)
                     self.deduplicated += 1
+                    client._delivered.add(job.key)
                     served.append(done[0])
                     continue
                 running = self._running.get(job.key)
@@ -150,9 +153,10 @@ class Scheduler:
         self._pump()
         return dropped
 
-    def _drained(self, key: Hashable) -> None:
-        """A client took the result for ``key`` (and will cache it)."""
+    def _drained(self, client: SchedulerClient, key: Hashable) -> None:
+        """``client`` took the result for ``key`` (and will cache it)."""
         with self._lock:
+            client._delivered.discard(key)
             done = self._undrained.get(key)
             if done is not None:
                 if done[1] <= 1:
@@ -234,6 +238,8 @@ class Scheduler:
             ]
             if results:
                 self._undrained[key] = (results[0][1], len(results))
+            for c, _ in results:
+                c._delivered.add(key)
         for c, result in results:
             c._deliver(result)
         self._pump()
@@ -250,6 +256,7 @@ class SchedulerClient:
         self._notify = notify
         self._queued: set[Hashable] = set()
         self._results: SimpleQueue[Result] = SimpleQueue()
+        self._delivered: set[Hashable] = set()  # keys of undrained results (scheduler's lock)
         self.generation_of: dict[Hashable, int] = {}
         self.generation = 0
         self.submitted = 0
@@ -268,7 +275,7 @@ class SchedulerClient:
                 result = self._results.get_nowait()
             except Empty:
                 return out
-            self.scheduler._drained(result.key)
+            self.scheduler._drained(self, result.key)
             out.append(result)
 
     @property

@@ -20,6 +20,7 @@ import numpy as np
 
 from napari_progressive.core.errors import ChunkReadError
 from napari_progressive.core.executor import DistributedExecutor, share
+from napari_progressive.core.fetch_ledger import FetchLedger
 from napari_progressive.core.geometry import level_mappings, validate_levels
 from napari_progressive.core.planner import PREFETCH, Motion, Plan, TileKey, plan_view
 from napari_progressive.core.scheduler import Job, Scheduler
@@ -121,6 +122,7 @@ class LayerEngine:
         self.visual: TiledImageVisual | None = None
         self._failures: dict[TileKey, _Failure] = {}
         self.read_threads: set[str] = set()
+        self.ledger = FetchLedger()
         self.on_tile: Callable[[TileKey], None] | None = None
 
     # -- main thread ------------------------------------------------------------
@@ -179,13 +181,14 @@ class LayerEngine:
             fetched: _Fetched = r.value
             self.read_threads.add(fetched.worker)
             if fetched.cached is not None:
+                self.ledger.on_fetched(key)
                 self._cache.put(
                     (self._owner, key), fetched.cached, r.seconds, pinned=self._pinned(key)
                 )
             if fetched.mapping != self._mapping:
                 stale = True  # mapped before the colormap changed: map again
             elif self.visual is not None and key in needed:
-                self.visual.stage(key, fetched.texture)
+                self._stage(key, fetched.texture)
             if self.on_tile is not None:
                 self.on_tile(key)
         if changed_failures and self.plan is not None and self.visual is not None:
@@ -238,6 +241,8 @@ class LayerEngine:
             "levels": sorted({t.key.level for t in drawn}),
             "target_level": plan.target_level if plan is not None else None,
             "n_levels": len(self.levels),
+            "tiles_fetched": self.ledger.fetched,
+            "tiles_wasted": self.ledger.wasted,
             "submitted": self.scheduler.submitted,
             "cancelled": self.scheduler.cancelled,
             "deduplicated": self.scheduler.scheduler.deduplicated,
@@ -280,8 +285,13 @@ class LayerEngine:
                     )
                 )
             elif visual is not None:
-                visual.stage(key, cached)
+                self._stage(key, cached)
         self.scheduler.update(jobs)
+
+    def _stage(self, key: TileKey, texture: np.ndarray) -> None:
+        assert self.visual is not None
+        self.visual.stage(key, texture)
+        self.ledger.on_shown(key)
 
     def _job_key(self, key: TileKey) -> tuple[Hashable, ...]:
         """The scheduler's key for ``key``: equal for layers that compute the same tile."""
@@ -346,7 +356,7 @@ def fetch_tile(
 ) -> _Fetched:
     """Read the chunk of ``key``, cut its 2D plane and make its texture."""
     chunk = read_chunk(source, key.level, key.chunk, disk)
-    cut = _plane(chunk, key)
+    cut = tile_plane(chunk, key)
     worker = threading.current_thread().name
     if keep_raw:
         cut = np.ascontiguousarray(cut)
@@ -362,7 +372,7 @@ def map_tile(
     return _Fetched(None, texture_of(cut), mapping, threading.current_thread().name)
 
 
-def _plane(chunk: np.ndarray, key: TileKey) -> np.ndarray:
+def tile_plane(chunk: np.ndarray, key: TileKey) -> np.ndarray:
     """The 2D cut of ``chunk`` at the key's planes, axes as (rows, cols)."""
     index: list[Any] = [slice(None)] * chunk.ndim
     for axis, offset in key.planes:

@@ -24,6 +24,7 @@ from napari_progressive.core.view import ViewState
 from napari_progressive.integration.engine import LayerEngine
 from napari_progressive.integration.main_thread import MainThreadWaker
 from napari_progressive.integration.shared import (
+    default_in_flight,
     shared_disk_cache,
     shared_host_cache,
     shared_scheduler,
@@ -107,7 +108,7 @@ class ProgressiveLayerBase(_LayerBase):
             source,
             host_cache=host_cache if host_cache is not None else shared_host_cache(),
             executor=runner,
-            max_in_flight=max_in_flight or queue.max_in_flight,
+            max_in_flight=max_in_flight or default_in_flight(source, runner),
             scheduler=queue,
             notify=self._waker,
             lod_bias=lod_bias,

@@ -13,9 +13,10 @@ from napari_progressive.core.budget import (
 )
 from napari_progressive.core.cache import HostCache
 from napari_progressive.core.disk_cache import DEFAULT_DISK_BUDGET, DiskCache
-from napari_progressive.core.executor import Executor, executor_slots
+from napari_progressive.core.executor import Executor, compute_slots, executor_slots
 from napari_progressive.core.residency import GpuBudget
 from napari_progressive.core.scheduler import Scheduler
+from napari_progressive.sources.protocol import MultiscaleSource, is_compute_bound
 
 _lock = threading.Lock()
 _host_cache: HostCache | None = None
@@ -47,6 +48,12 @@ def shared_scheduler(executor: Executor) -> Scheduler:
         if scheduler is None:
             scheduler = _schedulers[executor] = Scheduler(executor, 2 * executor_slots(executor))
         return scheduler
+
+
+def default_in_flight(source: MultiscaleSource, executor: Executor) -> int:
+    """A layer's bound on work in flight: the queue's, or one job per core for computed data."""
+    bound = shared_scheduler(executor).max_in_flight
+    return min(bound, compute_slots(executor)) if is_compute_bound(source) else bound
 
 
 def shared_gpu_budget() -> GpuBudget:

@@ -88,6 +88,11 @@ class ArrayPyramidSource:
             return None
         return "zarr:" + "|".join(paths)
 
+    @property
+    def arrays(self) -> tuple[Any, ...]:
+        """The level arrays, finest first, as given."""
+        return tuple(self._arrays)
+
     def read_chunk(self, level: int, index: tuple[int, ...]) -> np.ndarray:
         """Read one chunk; dask arrays compute synchronously in this thread."""
         sl = self._levels[level].chunk_slices(index)

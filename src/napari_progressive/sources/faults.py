@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from napari_progressive.core.errors import ChunkReadError
-from napari_progressive.sources.protocol import source_identity
+from napari_progressive.sources.protocol import is_compute_bound, source_identity
 
 if TYPE_CHECKING:
     from napari_progressive.core.geometry import Level
@@ -55,6 +55,11 @@ class FaultInjectingSource:
     def identity(self) -> str | None:
         """The wrapped source's identity (faults are not stored: failed reads are not cached)."""
         return source_identity(self.inner)
+
+    @property
+    def compute_bound(self) -> bool:
+        """Whether the wrapped source computes its chunks."""
+        return is_compute_bound(self.inner)
 
     @property
     def levels(self) -> tuple[Level, ...]:

@@ -79,6 +79,9 @@ class MandelbrotSource:
         """Levels from finest to coarsest."""
         return self._levels
 
+    #: Tiles are computed on the CPU, not read.
+    compute_bound = True
+
     @property
     def identity(self) -> str:
         """The generator and its parameters (tiles are the same in every run)."""

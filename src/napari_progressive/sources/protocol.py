@@ -25,6 +25,11 @@ class MultiscaleSource(Protocol):
     stably across processes and restarts (a store URL, a generator and its
     parameters), or None. Only sources with an identity use the persistent
     disk tier (``source_identity``).
+
+    A source whose chunks are computed rather than read (a generator) may set
+    ``compute_bound = True``: layers then keep no more of its chunks in flight
+    than there are cores, since more would only dilute the priority order.
+    Reads from storage mostly wait, so they get many threads.
     """
 
     @property
@@ -46,3 +51,8 @@ def source_identity(source: MultiscaleSource) -> str | None:
     """The source's stable identity, or None when it has none (in-memory data)."""
     identity = getattr(source, "identity", None)
     return identity if isinstance(identity, str) and identity else None
+
+
+def is_compute_bound(source: MultiscaleSource) -> bool:
+    """Whether the source computes its chunks on the CPU (see ``MultiscaleSource``)."""
+    return getattr(source, "compute_bound", False) is True

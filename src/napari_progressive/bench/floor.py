@@ -1,0 +1,137 @@
+"""The fetch floor: what a view needs, read as fast as the storage allows, then uploaded.
+
+For each step the floor reads the chunks of the progressive layers' final
+views at their target level (no fallbacks, no prefetch) with every request
+in flight at once (tensorstore for zarr levels, a thread per core for
+computed ones), pays the injected per-chunk latency once (it overlaps), and
+uploads the 2D cuts to one texture with a single finish. "Full resolution"
+divided by this is how far a layer is from the best any loader could do.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from napari_progressive.integration.engine import tile_plane
+from napari_progressive.render.formats import texture_format, to_texture
+from napari_progressive.sources.arrays import ArrayPyramidSource
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from napari_progressive.core.planner import TileKey
+    from napari_progressive.sources.protocol import MultiscaleSource
+
+#: Side of the texture the floor uploads into (tiles wrap around inside it).
+UPLOAD_SIDE = 2048
+
+
+class FetchFloor:
+    """Reads and uploads the tiles of a view as directly as possible."""
+
+    def __init__(self, scene_canvas: Any, latency: float) -> None:
+        self._canvas = scene_canvas
+        self._latency = latency
+        self._stores: dict[int, list[Any] | None] = {}
+        self._textures: dict[str, Any] = {}
+
+    def measure(self, needs: Sequence[tuple[MultiscaleSource, Sequence[TileKey]]]) -> dict:
+        """Seconds to read and to upload every ``(source, keys)`` pair at once."""
+        if not any(keys for _, keys in needs):
+            return {"floor_read_s": 0.0, "floor_upload_s": 0.0, "floor_s": 0.0, "floor_chunks": 0}
+        t0 = time.perf_counter()
+        chunks = self._read_all(needs)
+        read = time.perf_counter() - t0 + self._latency
+        keys = [k for _, ks in needs for k in ks]
+        cuts = [
+            to_texture(tile_plane(chunk, key), texture_format(chunk.dtype))
+            for key, chunk in zip(keys, chunks, strict=True)
+        ]
+        upload = self._upload(cuts)
+        return {
+            "floor_read_s": read,
+            "floor_upload_s": upload,
+            "floor_s": read + upload,
+            "floor_chunks": len(cuts),
+        }
+
+    def _read_all(
+        self, needs: Sequence[tuple[MultiscaleSource, Sequence[TileKey]]]
+    ) -> list[np.ndarray]:
+        futures: list[Any] = []
+        computed: list[tuple[MultiscaleSource, TileKey, int]] = []
+        for source, keys in needs:
+            stores = self._tensorstores(source)
+            for key in keys:
+                if stores is None:
+                    computed.append((source, key, len(futures)))
+                    futures.append(None)
+                else:
+                    sl = source.levels[key.level].chunk_slices(key.chunk)
+                    futures.append(stores[key.level][sl].read())
+        with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+            done = pool.map(lambda c: c[0].read_chunk(c[1].level, c[1].chunk), computed)
+            for (_, _, i), chunk in zip(computed, done, strict=True):
+                futures[i] = chunk
+        return [np.asarray(f if isinstance(f, np.ndarray) else f.result()) for f in futures]
+
+    def _tensorstores(self, source: MultiscaleSource) -> list[Any] | None:
+        """Each level opened with tensorstore (no cache) when it is a zarr array on disk."""
+        if id(source) not in self._stores:
+            self._stores[id(source)] = _open_zarr_levels(source)
+        return self._stores[id(source)]
+
+    def _upload(self, cuts: list[np.ndarray]) -> float:
+        from vispy import gloo
+        from vispy.gloo import gl
+
+        self._canvas.set_current()
+        context = self._canvas.context
+        by_format: dict[str, list[np.ndarray]] = {}
+        for cut in cuts:
+            by_format.setdefault(texture_format(cut.dtype).internalformat, []).append(cut)
+        for fmt in by_format:
+            if fmt not in self._textures:
+                self._textures[fmt] = gloo.Texture2D(
+                    shape=(UPLOAD_SIDE, UPLOAD_SIDE, 1), internalformat=fmt, format="red"
+                )
+        context.flush_commands()
+        gl.glFinish()
+        t0 = time.perf_counter()
+        for fmt, group in by_format.items():
+            texture = self._textures[fmt]
+            for i, cut in enumerate(group):
+                h, w = cut.shape
+                per_row = max(1, UPLOAD_SIDE // max(w, 1))
+                slot = i % (per_row * max(1, UPLOAD_SIDE // max(h, 1)))
+                offset = ((slot // per_row) * h, (slot % per_row) * w)
+                texture.set_data(cut[..., np.newaxis], offset=offset)
+        context.flush_commands()
+        gl.glFinish()
+        return time.perf_counter() - t0
+
+
+def _open_zarr_levels(source: MultiscaleSource) -> list[Any] | None:
+    import tensorstore as ts
+
+    inner = getattr(source, "inner", source)
+    if not isinstance(inner, ArrayPyramidSource):
+        return None
+    urls = [str(getattr(a, "store_path", "")) for a in inner.arrays]
+    if not all(u.startswith("file://") for u in urls):
+        return None
+    context = ts.Context({"cache_pool": {"total_bytes_limit": 0}})
+    specs = [
+        {"driver": f"zarr{_zarr_format(a)}", "kvstore": url + "/"}
+        for a, url in zip(inner.arrays, urls, strict=True)
+    ]
+    return [ts.open(spec, context=context).result() for spec in specs]
+
+
+def _zarr_format(array: Any) -> str:
+    return "3" if getattr(array.metadata, "zarr_format", 2) == 3 else ""

@@ -34,3 +34,12 @@ def test_the_unshown_table_is_bounded(monkeypatch):
     ledger.on_shown(0)  # forgotten already: counted as wasted, stays so
     ledger.on_shown(9)
     assert (ledger.fetched, ledger.wasted) == (10, 9)
+
+
+def test_reset_counts_from_now_on():
+    ledger = FetchLedger()
+    ledger.on_fetched("before")
+    ledger.reset()
+    ledger.on_fetched("after")
+    ledger.on_shown("before")  # fetched before the reset: not counted either way
+    assert (ledger.fetched, ledger.wasted) == (1, 1)

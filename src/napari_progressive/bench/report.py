@@ -130,11 +130,10 @@ def write(
 
 def _wasted(run: dict[str, Any]) -> str:
     """Tiles fetched along the path and never shown, as a share of those fetched."""
-    fetched = sum(s.get("tiles_fetched", 0) for s in run["steps"])
+    fetched = run.get("tiles_fetched")
     if not fetched:
         return "-"
-    wasted = sum(s.get("tiles_wasted", 0) for s in run["steps"])
-    return f"{100 * wasted / fetched:.0f}%"
+    return f"{100 * run['tiles_wasted'] / fetched:.0f}%"
 
 
 def _f(value: float | None, digits: int = 0) -> str:

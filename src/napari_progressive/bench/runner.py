@@ -131,6 +131,13 @@ def _walk(
     )
     _settle(run, since=time.perf_counter(), timeout=120)
     path = scenario.path(sources[0].inner, quick)
+    if scenario.continuous:  # a drag starts from a settled view at its first position
+        _move(viewer, path[0])
+        _settle(run, since=time.perf_counter(), timeout=120)
+    if mode == "progressive":  # count the path's fetches, not the first view's or its prefetch
+        _until(run.app, lambda: all(layer.engine.scheduler.idle for layer in layers), 60)
+        for layer in layers:
+            layer.engine.ledger.reset()
     steps = [_continuous(run, path)] if scenario.continuous else [_step(run, s) for s in path]
     run.beat.stop()
     totals = _ledger(run)
@@ -252,7 +259,7 @@ def _progressive_step(run: _Run, ledger0: dict[str, int], full_s: float | None) 
         "gpu_budget_bytes": stats[0]["gpu_budget_bytes"],
         "gpu_used_bytes": stats[0]["gpu_used_bytes"],
         "tiles_fetched": ledger["tiles_fetched"] - ledger0["tiles_fetched"],
-        "tiles_wasted": ledger["tiles_wasted"] - ledger0["tiles_wasted"],
+        "tiles_wasted_so_far": ledger["tiles_wasted"],
     }
     if run.floor is not None and full_s is not None and run.viewer.dims.ndisplay == 2:
         needs = []

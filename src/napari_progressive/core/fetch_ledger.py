@@ -24,6 +24,11 @@ class FetchLedger:
         self._wasted = 0
         self._unshown: dict[Hashable, int] = {}  # key -> fetches since it was last shown
 
+    def reset(self) -> None:
+        """Count from now on only (tiles fetched earlier are neither fetched nor wasted)."""
+        self.fetched = self._wasted = 0
+        self._unshown.clear()
+
     def on_fetched(self, key: Hashable) -> None:
         """``key`` was read from the source."""
         self.fetched += 1

@@ -129,3 +129,18 @@ def test_two_processes_share_one_folder(tmp_path):
         for me in (1, 2):
             np.testing.assert_array_equal(cache.get(f"own{me}-{i:032d}"), np.full((32, 32), me))
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_many_threads_writing_at_once_keep_the_folder_within_budget(tmp_path):
+    """Writes that land while another thread evicts are counted, not forgotten."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(0)
+    chunks = [rng.integers(0, 255, (64, 64), dtype=np.uint8) for _ in range(8)]
+    one = len(DiskCache(tmp_path / "probe")._encode(chunks[0]))
+    cache = DiskCache(tmp_path / "tier", budget_bytes=20 * one)
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda i: cache.put(f"{i:04x}", chunks[i % 8]), range(400)))
+    on_disk = sum(p.stat().st_size for p in (tmp_path / "tier").rglob("*.chunk"))
+    assert 0 < on_disk <= cache.budget_bytes
+    assert cache.nbytes == on_disk

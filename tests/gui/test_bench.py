@@ -61,6 +61,7 @@ def test_bench_quick_multi_layer_drag_and_3d_with_floor_and_plot(tmp_path, qtbot
 
     prog = multi["progressive"]
     assert 0 <= prog["tiles_wasted"] <= prog["tiles_fetched"]
+    assert prog["tiles_shown"] == prog["tiles_fetched"] - prog["tiles_wasted"]
 
     drag = scenarios["zarr-pan"]["modes"]
     for run in drag.values():

@@ -141,6 +141,8 @@ def _walk(
     steps = [_continuous(run, path)] if scenario.continuous else [_step(run, s) for s in path]
     run.beat.stop()
     totals = _ledger(run)
+    if totals:
+        totals["tiles_shown"] = totals["tiles_fetched"] - totals["tiles_wasted"]
     return {
         "mode": mode,
         "renderer": _renderer(canvas),

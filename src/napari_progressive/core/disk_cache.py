@@ -46,6 +46,8 @@ _SUFFIX = ".chunk"
 STALE_TMP_SECONDS = 3600.0
 #: After an eviction the folder holds at most this fraction of its budget.
 LOW_WATER = 0.9
+#: Eviction passes one thread makes while other threads keep writing.
+EVICTION_ROUNDS = 3
 DEFAULT_DISK_BUDGET = 8 * 2**30
 
 
@@ -62,6 +64,7 @@ class DiskCache:
         self._lock = threading.Lock()
         self._evicting = threading.Lock()
         self._bytes: int | None = None  # counted on first write
+        self._written = 0  # bytes this process has stored (to count writes during a scan)
         self.hits = self.misses = self.writes = self.corrupt = self.evictions = 0
 
     # -- keys -------------------------------------------------------------------
@@ -122,6 +125,7 @@ class DiskCache:
             return  # a full or read-only disk costs the tier, not the view
         self.writes += 1
         with self._lock:
+            self._written += len(blob)
             if self._bytes is None:
                 self._bytes = sum(size for _, size, _ in self._files())
             else:
@@ -192,15 +196,22 @@ class DiskCache:
         return out
 
     def _evict(self) -> None:
-        """Delete the least recently used files until the folder is under its low water mark."""
-        if not self._evicting.acquire(blocking=False):
-            return  # another thread is at it
-        try:
-            self._evict_files()
-        finally:
-            self._evicting.release()
+        """Delete the least recently used files until the folder is under its low water mark.
+
+        One thread evicts at a time; the others wait, then evict only if the
+        writes that landed meanwhile (counted on top of its scan) took the
+        folder over budget again.
+        """
+        with self._evicting:
+            for _ in range(EVICTION_ROUNDS):
+                with self._lock:
+                    if (self._bytes or 0) <= self.budget_bytes:
+                        return
+                self._evict_files()
 
     def _evict_files(self) -> None:
+        with self._lock:
+            written_before = self._written
         files = sorted(self._files(time.time() - STALE_TMP_SECONDS), key=lambda f: f[2])
         total = sum(size for _, size, _ in files)
         target = int(self.budget_bytes * LOW_WATER)
@@ -212,7 +223,8 @@ class DiskCache:
             total -= size
             evicted += 1
         with self._lock:
-            self._bytes = total
+            # files written since the scan began may be missing from it: count them
+            self._bytes = total + (self._written - written_before)
             self.evictions += evicted
 
     def stats(self) -> dict[str, int]:

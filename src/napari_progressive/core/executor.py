@@ -101,11 +101,11 @@ def as_executor(executor: Any) -> Executor:
 #: Shared-pool threads per core: chunk reads mostly wait on storage, not the CPU.
 THREADS_PER_CORE = 4
 #: The shared pool never has fewer threads (enough reads in flight for remote storage).
-MIN_THREADS = 8
+MIN_THREADS = 16
 
 
 def default_workers() -> int:
-    """Threads of the shared pool: ``NAPARI_PROGRESSIVE_THREADS`` if set, else 4 per core, >= 8."""
+    """Threads of the shared pool: ``NAPARI_PROGRESSIVE_THREADS`` if set, else 4 per core, >= 16."""
     value = os.environ.get("NAPARI_PROGRESSIVE_THREADS", "").strip()
     if value:
         if not value.isdigit() or int(value) < 1:

@@ -10,13 +10,13 @@ divided by this is how far a layer is from the best any loader could do.
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from napari_progressive.core.executor import cpu_cores
 from napari_progressive.integration.engine import tile_plane
 from napari_progressive.render.formats import texture_format, to_texture
 from napari_progressive.sources.arrays import ArrayPyramidSource
@@ -63,22 +63,18 @@ class FetchFloor:
     def _read_all(
         self, needs: Sequence[tuple[MultiscaleSource, Sequence[TileKey]]]
     ) -> list[np.ndarray]:
-        futures: list[Any] = []
-        computed: list[tuple[MultiscaleSource, TileKey, int]] = []
-        for source, keys in needs:
-            stores = self._tensorstores(source)
-            for key in keys:
-                if stores is None:
-                    computed.append((source, key, len(futures)))
-                    futures.append(None)
-                else:
-                    sl = source.levels[key.level].chunk_slices(key.chunk)
-                    futures.append(stores[key.level][sl].read())
-        with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
-            done = pool.map(lambda c: c[0].read_chunk(c[1].level, c[1].chunk), computed)
-            for (_, _, i), chunk in zip(computed, done, strict=True):
-                futures[i] = chunk
-        return [np.asarray(f if isinstance(f, np.ndarray) else f.result()) for f in futures]
+        """Every chunk at once: tensorstore reads, or computed chunks on a thread per core."""
+        with ThreadPoolExecutor(cpu_cores()) as pool:
+            futures: list[Any] = []
+            for source, keys in needs:
+                stores = self._tensorstores(source)
+                for key in keys:
+                    if stores is None:
+                        futures.append(pool.submit(source.read_chunk, key.level, key.chunk))
+                    else:
+                        sl = source.levels[key.level].chunk_slices(key.chunk)
+                        futures.append(stores[key.level][sl].read())
+            return [np.asarray(f.result()) for f in futures]
 
     def _tensorstores(self, source: MultiscaleSource) -> list[Any] | None:
         """Each level opened with tensorstore (no cache) when it is a zarr array on disk."""

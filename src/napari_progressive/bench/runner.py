@@ -189,14 +189,7 @@ def _step(run: _Run, step: Step) -> dict[str, Any]:
     _move(run.viewer, step)
     first = _until(run.app, lambda: run.frames.count > drawn0, timeout=60)
     full = _settle(run, since=t0, timeout=120)
-    out = {
-        "longest_block_ms": run.beat.worst * 1000,
-        "first_frame_ms": (first - t0) * 1000 if first else None,
-        "full_resolution_s": full - t0 if full else None,
-        "chunks_read": run.reads - reads0,
-        "frames": run.frames.count - drawn0,
-        "frame_ms": run.frames.median_ms_since(drawn0),
-    }
+    out = _record(run, reads0, drawn0, t0, first, t0, full)
     return {**out, **_progressive_step(run, ledger0, out["full_resolution_s"])}
 
 
@@ -220,12 +213,7 @@ def _continuous(run: _Run, path: list[Step]) -> dict[str, Any]:
     frames_moving = run.frames.count - drawn0
     full = _settle(run, since=moved, timeout=120)
     out = {
-        "longest_block_ms": run.beat.worst * 1000,
-        "first_frame_ms": (first - t0) * 1000 if first else None,
-        "full_resolution_s": full - moved if full else None,
-        "chunks_read": run.reads - reads0,
-        "frames": run.frames.count - drawn0,
-        "frame_ms": run.frames.median_ms_since(drawn0),
+        **_record(run, reads0, drawn0, t0, first, moved, full),
         "moves": len(path),
         "move_s": moved - t0,
         "frames_while_moving": frames_moving,
@@ -233,13 +221,33 @@ def _continuous(run: _Run, path: list[Step]) -> dict[str, Any]:
     return {**out, **_progressive_step(run, ledger0, None)}
 
 
-def _ledger(run: _Run) -> dict[str, int]:
-    """Tiles fetched and wasted so far, over the progressive layers."""
+def _record(
+    run: _Run,
+    reads0: int,
+    drawn0: int,
+    t0: float,
+    first: float | None,
+    last_move: float,
+    full: float | None,
+) -> dict[str, Any]:
+    """A step's measures: the camera first moved at ``t0`` and last at ``last_move``."""
+    return {
+        "longest_block_ms": run.beat.worst * 1000,
+        "first_frame_ms": (first - t0) * 1000 if first else None,
+        "full_resolution_s": full - last_move if full else None,
+        "chunks_read": run.reads - reads0,
+        "frames": run.frames.count - drawn0,
+        "frame_ms": run.frames.median_ms_since(drawn0),
+    }
+
+
+def _ledger(run: _Run, stats: list[dict[str, Any]] | None = None) -> dict[str, int]:
+    """Tiles fetched and wasted so far, over the progressive layers (from ``stats`` if taken)."""
     if run.mode != "progressive":
         return {}
     import napari_progressive as npg
 
-    stats = [npg.stats(layer) for layer in run.layers]
+    stats = stats if stats is not None else [npg.stats(layer) for layer in run.layers]
     return {
         "tiles_fetched": sum(s["tiles_fetched"] for s in stats),
         "tiles_wasted": sum(s["tiles_wasted"] for s in stats),
@@ -253,7 +261,7 @@ def _progressive_step(run: _Run, ledger0: dict[str, int], full_s: float | None) 
     import napari_progressive as npg
 
     stats = [npg.stats(layer) for layer in run.layers]
-    ledger = _ledger(run)
+    ledger = _ledger(run, stats)
     out: dict[str, Any] = {
         "host_bytes": sum(s["host_bytes"] for s in stats),
         "gpu_bytes": sum(s["gpu_bytes"] for s in stats),

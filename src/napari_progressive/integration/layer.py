@@ -12,8 +12,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from napari.components.histogram import HistogramModel
 from napari.layers import Image
+from napari.layers._scalar_field.scalar_field import ScalarFieldSlicingState
 from napari.layers.image.image import _ImageSlicingState
+from napari.layers.utils.layer_utils import calc_data_range
+from superqt.utils import qthrottled
 
 from napari_progressive.integration.lazy_array import LazyLevelArray
 from napari_progressive.integration.progressive_base import (
@@ -28,8 +32,31 @@ if TYPE_CHECKING:
     from napari_progressive.core.executor import Executor
 
 
+#: Least time between two automatic contrast or histogram updates as tiles land (ms).
+DATA_VIEW_INTERVAL_MS = 200
+
+
 class _ProgressiveSlicingState(EmptySlicingMixin, _ImageSlicingState):
     """napari's image slicing, minus the data read."""
+
+    def _update_slice_response(self, response: Any) -> None:
+        # The empty slice holds no values: napari's image slicing would set the
+        # contrast limits from it; the layer sets them from its tiles instead.
+        ScalarFieldSlicingState._update_slice_response(self, response)
+
+
+class ProgressiveHistogram(HistogramModel):
+    """napari's histogram over what a progressive layer has in memory (never reads).
+
+    "canvas" mode counts the values drawn in the view; "full" mode the
+    coarsest level's current plane.
+    """
+
+    def _get_displayed_data(self) -> np.ndarray | None:
+        return self._layer.shown_values()
+
+    def _get_full_data(self) -> np.ndarray | None:
+        return self._layer._coarsest_image()
 
 
 class ProgressiveImage(ProgressiveLayerBase, Image):
@@ -73,11 +100,61 @@ class ProgressiveImage(ProgressiveLayerBase, Image):
             max_in_flight=max_in_flight,
             lod_bias=lod_bias,
         )
+        # Automatic limits come once, from the coarsest level, unless the
+        # caller or the user sets limits first.
         self._auto_contrast_pending = "contrast_limits" not in kwargs and level0.dtype != np.uint8
         kwargs.setdefault("contrast_limits", _initial_contrast_limits(level0.dtype))
         kwargs = {**placement_defaults(source), **kwargs}
         super().__init__(LazyLevelArray(source, 0), multiscale=False, rgb=False, **kwargs)
         self._init_events()
+        self._setting_auto_contrast = False
+        self.events.contrast_limits.connect(self._on_contrast_limits)
+        self._refresh_data_views = qthrottled(
+            self._update_data_views, timeout=DATA_VIEW_INTERVAL_MS, leading=False
+        )
+        self.loading.connect(self._refresh_data_views)
+
+    @property
+    def histogram(self) -> HistogramModel:
+        """The histogram model of napari, counting the values already in memory."""
+        if not hasattr(self, "_histogram"):
+            self._histogram = ProgressiveHistogram(self)
+        return self._histogram
+
+    def _calc_data_range(self, mode: str = "data") -> tuple[float, float]:
+        """Value range of the tiles drawn ("slice") or of the coarsest level ("data").
+
+        Uses only tiles in memory; falls back on the other source of values,
+        and keeps the current limits when nothing has loaded yet.
+        """
+        shown, coarsest = self.shown_values, self._coarsest_image
+        for get in (shown, coarsest) if mode == "slice" else (coarsest, shown):
+            values = get()
+            if values is not None and values.size:
+                lo, hi = calc_data_range(values, dtype=self.dtype)
+                if np.isfinite(lo) and np.isfinite(hi):
+                    return float(lo), float(hi)
+        lo, hi = self.contrast_limits
+        return float(lo), float(hi)
+
+    def _on_contrast_limits(self, event: Any = None) -> None:
+        if not self._setting_auto_contrast:
+            self._auto_contrast_pending = False  # the caller's or the user's limits win
+
+    def _update_data_views(self, event: Any = None) -> None:
+        """Follow new tiles: continuous auto-contrast, and the histogram when shown."""
+        if self.auto_contrast:
+            self._set_auto_contrast(self._calc_data_range("slice"))
+        histogram = getattr(self, "_histogram", None)
+        if histogram is not None and histogram.enabled:
+            histogram._on_slice_change()
+
+    def _set_auto_contrast(self, limits: tuple[float, float]) -> None:
+        self._setting_auto_contrast = True
+        try:
+            self.contrast_limits = limits
+        finally:
+            self._setting_auto_contrast = False
 
     def _get_layer_slicing_state(self, data: Any, cache: bool) -> _ProgressiveSlicingState:
         return _ProgressiveSlicingState(self, data, cache)
@@ -100,12 +177,10 @@ class ProgressiveImage(ProgressiveLayerBase, Image):
     def _on_coarsest(self, coarsest: np.ndarray) -> None:
         if self._auto_contrast_pending:
             self._auto_contrast_pending = False
-            finite = coarsest[np.isfinite(coarsest)]
-            if finite.size:
-                lo, hi = float(finite.min()), float(finite.max())
-                hi = hi if hi > lo else lo + 1
-                self.contrast_limits_range = (lo, hi)
-                self.contrast_limits = (lo, hi)
+            limits = calc_data_range(coarsest, dtype=self.dtype)
+            if not np.issubdtype(self.dtype, np.integer):
+                self.contrast_limits_range = limits  # integers keep their dtype's range
+            self._set_auto_contrast(limits)
         self._update_thumbnail()
 
 

@@ -43,6 +43,8 @@ else:
 
 #: Least time between two plans while the camera moves (ms).
 PLAN_INTERVAL_MS = 25
+#: Values ``shown_values`` samples at most (contrast limits, histogram).
+SHOWN_VALUES_MAX = 2**18
 
 
 class EmptySliceRequest:
@@ -282,6 +284,34 @@ class ProgressiveLayerBase(_LayerBase):
 
     def _on_coarsest(self, coarsest: np.ndarray) -> None:
         """All of the coarsest level's current cut is cached (thumbnail, contrast)."""
+
+    def shown_values(self, max_values: int = SHOWN_VALUES_MAX) -> np.ndarray | None:
+        """Values of the tiles drawn in the latest frame, inside the view (never reads).
+
+        Each tile is cropped to the view and strided so that at most about
+        ``max_values`` values come back in all; None when nothing is drawn.
+        """
+        plan, visual = self.engine.plan, self.engine.visual
+        if plan is None or visual is None:
+            return None
+        view_lo, view_hi = np.asarray(plan.view.lo), np.asarray(plan.view.hi)
+        crops = []
+        for t in visual.drawn():
+            tile = self.engine.cached_tile(t.key)
+            if tile is None:
+                continue
+            lo, hi = np.asarray(t.lo), np.asarray(t.hi)
+            size = np.asarray(tile.shape[:2])
+            first = np.clip(np.floor((view_lo - lo) / (hi - lo) * size), 0, size).astype(int)
+            last = np.clip(np.ceil((view_hi - lo) / (hi - lo) * size), 0, size).astype(int)
+            crop = tile[first[0] : last[0], first[1] : last[1]]
+            if crop.size:
+                crops.append(crop)
+        total = sum(c.size for c in crops)
+        if not total:
+            return None
+        step = max(1, int(np.ceil(np.sqrt(total / max_values))))
+        return np.concatenate([c[::step, ::step].ravel() for c in crops])
 
     def _coarsest_image(self) -> np.ndarray | None:
         """The coarsest level's current 2D cut, when all its tiles are cached."""

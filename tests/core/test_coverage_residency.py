@@ -33,3 +33,22 @@ def test_only_resident_tiles_are_drawn():
     coarsest = {t.key for t in plan.tiles if t.key.level == 4}
     drawn = draw_list(plan, coarsest)
     assert {t.key for t in drawn} <= coarsest and drawn
+
+
+def test_an_underlay_shows_beneath_until_the_plan_covers_it():
+    stack = block_pyramid((8, 4096, 4096), (1, 256, 256), np.uint8, 3, factor=(1, 2, 2))
+
+    def at(z):
+        return ViewState((1, 2), (1000.0, 1000.0), (1400.0, 1500.0), 1.0, (z, 0.0, 0.0), (400, 500))
+
+    underlay = [t for t in plan_view(stack, at(0.0)).tiles if t.key.level == 0]
+    plan = plan_view(stack, at(1.0))
+    fine = {t.key for t in plan.tiles if t.key.level == 0}
+    underlay_keys = {t.key for t in underlay}
+    resident = underlay_keys | fine
+    missing = next(iter(fine))
+    partial = draw_list(plan, resident - {missing}, underlay)
+    drawn_under = [t for t in partial if t.key in underlay_keys]
+    assert drawn_under and partial[: len(drawn_under)] == drawn_under  # beneath everything
+    assert len(drawn_under) < len(underlay)  # only where the new plane has a hole
+    assert not [t for t in draw_list(plan, resident, underlay) if t.key in underlay_keys]

@@ -211,3 +211,21 @@ def test_prefetch_takes_the_neighbouring_planes_of_a_stack():
     z0, z2 = 130, math.floor(130.5 / 4)
     assert {(0, z0 - 1), (0, z0 + 1), (2, z2 - 1), (2, z2 + 1)} <= planes
     assert all(lv in (0, 2) for lv, _ in planes)
+
+
+def test_a_short_slider_range_is_prefetched_whole_at_the_coarsest_level():
+    levels = block_pyramid((40, 1024, 1024), (1, 256, 256), np.uint16, 3, factor=(1, 2, 2))
+    v = view((512.0, 512.0), 4.0, canvas=(256, 256), point=(20.0, 0.0, 0.0), displayed=(1, 2))
+    prefetch = plan_view(levels, v).prefetch
+    coarse = [t for t in prefetch if t.key.level == 2]
+    assert {t.key.chunk[0] for t in coarse} == set(range(40)) - {20}
+    first_seen = list(dict.fromkeys(t.key.chunk[0] for t in coarse))
+    distances = [abs(z - 20) for z in first_seen]
+    assert distances == sorted(distances)  # nearest planes first
+
+
+def test_a_long_slider_range_is_not_prefetched_whole():
+    levels = block_pyramid((4000, 1024, 1024), (1, 256, 256), np.uint16, 3, factor=(1, 2, 2))
+    v = view((512.0, 512.0), 4.0, canvas=(256, 256), point=(20.0, 0.0, 0.0), displayed=(1, 2))
+    planes = {t.key.chunk[0] for t in plan_view(levels, v).prefetch}
+    assert planes == {19, 21}

@@ -195,6 +195,35 @@ def _prefetch(
                 point = np.asarray(view.point, dtype=float).copy()
                 point[axis] += sign * step[axis]
                 out += _level_tiles(lv, levels[lv], maps[lv], view, point=point, tier=PREFETCH)
+    for axis in hidden:
+        out += _whole_slider_range(levels[last], last, maps[last], view, axis)
+    return out
+
+
+#: A hidden axis whose coarsest level has at most this many tiles over all its
+#: planes is prefetched whole: any slider move then finds its coarse plane cached.
+WHOLE_RANGE_MAX_TILES = 256
+
+
+def _whole_slider_range(
+    level: Level, lv: int, mapping: LevelMapping, view: ViewState, axis: int
+) -> list[PlannedTile]:
+    """Every plane of ``axis`` at coarsest level ``lv``, nearest planes first, when small."""
+    n = level.shape[axis]
+    if n * _tiles_in_view_plane(level, view) > WHOLE_RANGE_MAX_TILES:
+        return []
+    current = float(mapping.pixel_of(np.asarray(view.point, dtype=float))[axis])
+    # Rank a plane by its distance from the current one, then by the tile's
+    # distance from the view centre (a view's diagonal in screen pixels apart).
+    spacing = float(np.hypot(*view.canvas)) + 1.0
+    out = []
+    for plane in sorted(range(n), key=lambda p: abs(p - current)):
+        point = np.asarray(view.point, dtype=float).copy()
+        point[axis] = mapping.offset[axis] + plane * mapping.factor[axis]
+        for t in _level_tiles(lv, level, mapping, view, whole=True, point=point, tier=PREFETCH):
+            tier, coarse, dist = t.priority
+            ranked = (tier, coarse, abs(plane - current) * spacing + dist)
+            out.append(PlannedTile(t.key, ranked, t.lo, t.hi))
     return out
 
 

@@ -175,6 +175,7 @@ class TiledImageVisual(Visual):
         self._plan: Plan | None = None
         self._failed: frozenset[TileKey] = frozenset()
         self._drawn: list[PlannedTile] = []
+        self._underlay: list[PlannedTile] = []
         self._origin = np.zeros(2)
         self._geometry_dirty = True
         self._vbo = VertexBuffer(np.zeros(0, _VERTEX_DTYPE))
@@ -228,7 +229,15 @@ class TiledImageVisual(Visual):
     # -- state set by the owner (no GL work here; draw time does it) ----------
 
     def set_plan(self, plan: Plan, failed: Collection[TileKey] = ()) -> None:
-        """What the current view needs; drops staged tiles it no longer needs."""
+        """What the current view needs; drops staged tiles it no longer needs.
+
+        What the previous view drew stays beneath the new plan's tiles until
+        they cover it (a moved slider keeps showing the last plane, never black).
+        """
+        if self._plan is not None and plan.view.displayed == self._plan.view.displayed:
+            self._underlay = [t for t in self._drawn if t.key not in plan.keys]
+        else:
+            self._underlay = []
         self._plan = plan
         self._failed = frozenset(failed) & plan.keys
         keys = plan.keys
@@ -243,6 +252,7 @@ class TiledImageVisual(Visual):
         self._pool.set_needed(())
         self._staged.clear()
         self._drawn = []
+        self._underlay = []
         self._n_vertices = 0
         self._geometry_dirty = True
         self.update()
@@ -422,7 +432,7 @@ class TiledImageVisual(Visual):
         assert self._plan is not None
         plan = self._plan
         self._origin = _snapped_origin(plan)
-        tiles = draw_list(plan, self.resident())
+        tiles = draw_list(plan, self.resident(), self._underlay)
         failed = [t for t in plan.tiles if t.key in self._failed]
         self._drawn = tiles
         verts = np.zeros((len(tiles) + len(failed)) * 6, _VERTEX_DTYPE)

@@ -256,15 +256,26 @@ def write_precomputed_codec(
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    gate: threading.Event | None = None
+
     def log_message(self, *args) -> None:
         pass
 
+    def do_GET(self) -> None:
+        if self.gate is not None:
+            self.gate.wait(60)
+        super().do_GET()
+
 
 class StaticServer:
-    """Serve a folder on 127.0.0.1 (a context manager yielding its base URL)."""
+    """Serve a folder on 127.0.0.1 (a context manager yielding its base URL).
 
-    def __init__(self, root: Path) -> None:
-        handler = functools.partial(_QuietHandler, directory=str(root))
+    With ``gate``, every request waits until the event is set (a hanging server).
+    """
+
+    def __init__(self, root: Path, gate: threading.Event | None = None) -> None:
+        handler_class = type("Handler", (_QuietHandler,), {"gate": gate})
+        handler = functools.partial(handler_class, directory=str(root))
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

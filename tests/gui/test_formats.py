@@ -76,3 +76,53 @@ def test_info_and_view_commands(omezarr, tmp_path, capsys):
     assert iio.imread(shot_file)[..., :3].std() > 10
     assert main(["info", str(tmp_path / "nothing.zarr")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_reader_claims_no_plain_image_files(tmp_path):
+    from npe2 import PluginManager
+
+    pm = PluginManager.instance()
+    for name in ("photo.png", "stack.tif", "scan.ome.tiff"):
+        readers = {r.plugin_name for r in pm.iter_compatible_readers([str(tmp_path / name)])}
+        assert "napari-progressive" not in readers, name
+    readers = {r.plugin_name for r in pm.iter_compatible_readers([str(tmp_path / "a.zarr")])}
+    assert "napari-progressive" in readers
+    plain = tmp_path / "volume"  # a zarr folder without the suffix
+    plain.mkdir()
+    (plain / "zarr.json").write_text("{}")
+    assert get_reader(str(plain)) is not None
+
+
+def test_a_hanging_server_opens_in_the_background(viewer, shot, tmp_path, qtbot):
+    import threading
+
+    from napari.utils.progress import progress
+
+    ds.write_omezarr(tmp_path / "img.zarr", ds.smooth_image((200, 300)), "0.4", "yx", (64, 64))
+    gate = threading.Event()
+    with ds.StaticServer(tmp_path, gate=gate) as base:
+        layers = viewer.open(f"{base}/img.zarr", plugin="napari-progressive")
+        assert layers == [] and len(viewer.layers) == 0  # returned at once, the UI is free
+        opening = [p for p in progress._all_instances if "img.zarr" in (p.desc or "")]
+        assert len(opening) == 1, "an 'Opening ...' entry with a Cancel button is shown"
+        qtbot.wait(200)
+        gate.set()
+        qtbot.waitUntil(lambda: len(viewer.layers) == 1, timeout=20_000)
+        assert isinstance(viewer.layers[0], ProgressiveImage)
+        assert shot(viewer)[..., :3].std() > 5
+    assert not [p for p in progress._all_instances if "img.zarr" in (p.desc or "")]
+
+
+def test_a_cancelled_opening_adds_nothing(viewer, tmp_path, qtbot):
+    import threading
+
+    from napari_progressive.integration.opening import open_in_background
+
+    ds.write_omezarr(tmp_path / "img.zarr", ds.smooth_image((200, 300)), "0.4", "yx", (64, 64))
+    gate = threading.Event()
+    with ds.StaticServer(tmp_path, gate=gate) as base:
+        job = open_in_background(viewer, f"{base}/img.zarr", "img.zarr")
+        job.progress.cancel()
+        gate.set()
+        qtbot.waitUntil(job.done.is_set, timeout=20_000)
+    assert job.cancelled and len(viewer.layers) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from napari.layers import Layer
 
     from napari_progressive.sources.layer_spec import LayerSpec
+    from napari_progressive.sources.rois import Roi
 
 
 #: Colour of labels an OME-Zarr ``image-label`` lists no colour for.
@@ -58,12 +60,11 @@ def _display_kwargs(display: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def rois_layer(uri: str, scale: tuple[float, ...]) -> Shapes | None:
+def rois_layer(tables: dict[str, tuple[Roi, ...]], scale: tuple[float, ...]) -> Shapes | None:
     """A 2D Shapes layer with every ROI of an OME-Zarr image (None when there are none).
 
     It has no z: napari shows it on every plane.
     """
-    tables = read_rois(uri)
     boxes = [roi for rois in tables.values() for roi in rois]
     if not boxes:
         return None
@@ -83,17 +84,40 @@ def rois_layer(uri: str, scale: tuple[float, ...]) -> Shapes | None:
     )
 
 
-def open_as_layers(uri_or_data: Any, executor: Any = None, **options: Any) -> list[Layer]:
-    """Progressive layers of a dataset, plus its ROI tables as a Shapes layer.
+@dataclass(frozen=True)
+class OpenedDataset:
+    """What opening a dataset read: its layer specs and ROI tables (no napari objects)."""
 
-    ``executor`` (a thread pool, a ``distributed.Client`` or a scheduler address)
-    is where the layers' chunks are read; ``options`` go to ``open_layers``.
+    specs: list[LayerSpec]
+    rois: dict[str, tuple[Roi, ...]] = field(default_factory=dict)
+
+
+def open_dataset(uri_or_data: Any, **options: Any) -> OpenedDataset:
+    """Read a dataset's metadata and ROI tables (blocking I/O: any thread but the UI's).
+
+    ``options`` go to ``open_layers``.
     """
     specs = open_layers(uri_or_data, **options)
-    layer_options = {"executor": executor} if executor is not None else {}
-    layers: list[Layer] = [layer_from_spec(spec, **layer_options) for spec in specs]
+    rois = {}
     if isinstance(uri_or_data, str) and not uri_or_data.startswith(NOT_OME_SCHEMES):
-        roi_layer = rois_layer(uri_or_data, specs[0].source.levels[0].scale)
-        if roi_layer is not None:
-            layers.append(roi_layer)
+        rois = read_rois(uri_or_data)
+    return OpenedDataset(specs, rois)
+
+
+def dataset_layers(opened: OpenedDataset, executor: Any = None) -> list[Layer]:
+    """Progressive layers of an opened dataset, plus its ROI tables as a Shapes layer.
+
+    ``executor`` (a thread pool, a ``distributed.Client`` or a scheduler address)
+    is where the layers' chunks are read. Reads nothing.
+    """
+    layer_options = {"executor": executor} if executor is not None else {}
+    layers: list[Layer] = [layer_from_spec(spec, **layer_options) for spec in opened.specs]
+    roi_layer = rois_layer(opened.rois, opened.specs[0].source.levels[0].scale)
+    if roi_layer is not None:
+        layers.append(roi_layer)
     return layers
+
+
+def open_as_layers(uri_or_data: Any, executor: Any = None, **options: Any) -> list[Layer]:
+    """Progressive layers of a dataset, plus its ROI tables as a Shapes layer (blocking)."""
+    return dataset_layers(open_dataset(uri_or_data, **options), executor)

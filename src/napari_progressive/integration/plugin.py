@@ -5,40 +5,67 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from napari_progressive.core.errors import ProgressiveError
 from napari_progressive.integration.layer_factory import open_as_layers
 from napari_progressive.integration.registration import register_vispy_layers
-from napari_progressive.sources.open import Target
+from napari_progressive.sources.location import REMOTE_SCHEMES
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-#: Inputs claimed by their scheme alone; anything else is probed for metadata.
+#: Inputs claimed by their scheme alone.
 CLAIMED_SCHEMES = ("mandelbrot://", "precomputed://")
+#: Files whose presence makes a local folder ours (zarr v2/v3, precomputed).
+METADATA_FILES = ("zarr.json", ".zarray", ".zgroup", ".zattrs", "info")
 
 
 def get_reader(path: str | list[str]) -> Callable[[Any], list[Any]] | None:
     """npe2 reader hook: a reader for URIs and folders this plugin opens.
 
-    A path is ours when it has zarr or precomputed metadata; a folder whose
-    metadata is broken is still ours, so File > Open reports what is wrong
-    instead of "no reader".
+    It decides without reading anything remote (it runs on napari's UI
+    thread): URLs are ours by their scheme, a local folder when it ends in
+    ``.zarr`` or holds zarr or precomputed metadata files. A ``.zarr`` folder
+    whose metadata is broken is still ours, so File > Open reports what is
+    wrong instead of "no reader".
     """
     p = path[0] if isinstance(path, list) else path
     if not isinstance(p, (str, os.PathLike)):
         return None
     text = os.fspath(p)
-    if text.startswith(CLAIMED_SCHEMES):
+    if text.startswith(CLAIMED_SCHEMES) or _is_remote(text):
         return _read
-    target = Target(text)
-    try:
-        found = target.node is not None or target.info is not None
-    except ProgressiveError:
-        return _read if text.rstrip("/").endswith(".zarr") else None
-    return _read if found else None
+    folder = text.removeprefix("file://")
+    if text.rstrip("/").endswith(".zarr") or (
+        os.path.isdir(folder)
+        and any(os.path.isfile(os.path.join(folder, f)) for f in METADATA_FILES)
+    ):
+        return _read
+    return None
+
+
+def _is_remote(text: str) -> bool:
+    scheme, sep, _ = text.partition("://")
+    return bool(sep) and scheme.lower() in REMOTE_SCHEMES
 
 
 def _read(path: str | list[str]) -> list[Any]:
-    paths = path if isinstance(path, list) else [path]
+    """Layers of local data at once; remote data opens in the background.
+
+    For a remote dataset the reader returns napari's "no layers" sentinel
+    and the layers join the viewer when its metadata has arrived.
+    """
+    paths = [os.fspath(p) for p in (path if isinstance(path, list) else [path])]
     register_vispy_layers()
-    return [layer for p in paths for layer in open_as_layers(os.fspath(p))]
+    remote = [p for p in paths if _is_remote(p.removeprefix("precomputed://"))]
+    if remote:
+        import napari
+
+        from napari_progressive.integration.opening import open_in_background
+
+        viewer = napari.current_viewer()
+        if viewer is not None:
+            for p in remote:
+                open_in_background(viewer, p, p)
+            paths = [p for p in paths if p not in remote]
+            if not paths:
+                return [(None,)]
+    return [layer for p in paths for layer in open_as_layers(p)]

@@ -98,3 +98,19 @@ def test_lazy_level_array_indexes_lazily_and_reads_only_the_region_asked_for():
     np.testing.assert_array_equal(np.asarray(lazy), LEVEL0)
     with pytest.raises(IndexError):
         lazy[300]
+
+
+def test_an_in_memory_array_is_not_serialised_to_find_its_identity():
+    import tracemalloc
+
+    from napari_progressive.sources.open import open_source
+
+    array = np.random.default_rng(0).integers(0, 4000, (2048, 2048), dtype=np.uint16)
+    tracemalloc.start()
+    try:
+        source = open_source(array)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert source.identity is None  # in-memory data never reaches the disk tier
+    assert peak < 8 * 2**20, f"opening allocated {peak / 2**20:.0f} MiB of Python objects"

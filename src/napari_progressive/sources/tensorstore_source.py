@@ -56,6 +56,8 @@ def stores_identity(stores: Sequence[ts.TensorStore]) -> str | None:
     """
     specs = []
     for store in stores:
+        if store.kvstore is None:  # in memory or computed: its spec would hold the data
+            return None
         try:
             spec = store.spec(minimal_spec=True).to_json()
         except Exception:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from napari.layers import Labels
 from napari.utils.colormaps import DirectLabelColormap
 
 import napari_progressive as npg
@@ -107,6 +108,35 @@ def test_picking_selection_and_colormap(viewer, shot, labels):
     assert _colours(direct) <= {(0, 0, 0), (255, 0, 0), (0, 0, 255)}
     assert (direct[..., 0] == 255).sum() > 0
     assert source.reads == reads, "a colormap change must re-map cached tiles, not read again"
+
+
+@pytest.mark.parametrize("colormap", ["cyclic", "direct"])
+def test_show_selected_label_shows_that_label_only_as_napari_does(viewer, shot, colormap):
+    # 8 x 8 cells of uint32 ids that all share one texture value under napari's
+    # default cyclic colormap (and one colour under the direct one)
+    step = len(Labels(np.zeros((2, 2), np.uint32)).colormap.colors) - 1
+    ids = (100_000 * step + 1 + step * np.arange(64)).astype(np.uint32).reshape(8, 8)
+    labels = np.kron(ids, np.ones((96, 96), np.uint32))
+    labels[::96] = labels[:, ::96] = 0
+    kwargs = {}
+    if colormap == "direct":
+        kwargs["colormap"] = DirectLabelColormap(color_dict={None: "yellow", 0: "transparent"})
+    value = int(ids[3, 4])
+    shown = []
+    for add in (viewer.add_labels, lambda *a, **k: npg.add_progressive_labels(viewer, *a, **k)):
+        layer = add(labels, opacity=1.0, **kwargs)
+        layer.selected_label = value
+        layer.show_selected_label = True
+        viewer.reset_view()
+        shown.append(shot(viewer)[..., :3].sum(-1) > 0)
+        layer.visible = False
+    napari_lit, lit = shown
+    assert 0 < napari_lit.mean() < 1 / 32  # napari shows one cell of 64
+    assert (lit == napari_lit).mean() > 0.995, "the selected label shows where napari shows it"
+    layer.visible = True
+    layer.selected_label = int(ids[0, 0])  # another cell: re-mapped in workers
+    other = shot(viewer)[..., :3].sum(-1) > 0
+    assert other.any() and not (other & lit).any()
 
 
 def test_ome_zarr_label_colours(viewer, shot, tmp_path):

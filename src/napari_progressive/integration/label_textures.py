@@ -52,24 +52,31 @@ def label_textures(colormap: LabelColormapBase, raw_dtype: np.dtype) -> LabelTex
     (a direct colormap with that many distinct colours).
     """
     raw = np.dtype(raw_dtype)
-    snapshot = colormap._cmap_without_selection()
-    if snapshot is colormap:
-        snapshot = type(colormap)(**colormap.model_dump())
+    # Labels wider than 16 bits share texture values; napari then maps "show
+    # selected label" on the CPU (every other label becomes background), so
+    # the selection is part of the texture mapping. Narrower labels are their
+    # own texture values: the colour table alone shows the selection.
+    wide = raw.itemsize > 2
+    snapshot = type(colormap)(**colormap.model_dump())
+    if not wide:
+        snapshot.use_selection = False
     probe = np.asarray(snapshot._data_to_texture(np.zeros(1, dtype=raw)))
     if probe.dtype not in TABLE_SIZE:
         raise ValueError(
             f"colormap {colormap.name!r} needs {probe.dtype} texture values; "
             "progressive labels support at most 65536 distinct colours"
         )
-    return LabelTextures(snapshot, raw, probe.dtype, _mapping_key(snapshot))
+    selection = (colormap.use_selection, int(colormap.selection)) if wide else None
+    return LabelTextures(snapshot, raw, probe.dtype, (_mapping_key(snapshot), selection))
 
 
 def colour_table(colormap: LabelColormapBase, textures: LabelTextures) -> np.ndarray:
     """RGBA (N, 4) colour of every texture value, N = 256 or 65536.
 
-    With ``show_selected_label`` on, every value but the selected label's is
-    transparent (labels sharing the selected label's texture value show too, as
-    in napari).
+    With ``show_selected_label`` on, only the selected label shows, as in
+    napari: labels up to 16 bits are their own texture values and every other
+    entry is transparent; wider labels were mapped with the selection (every
+    other label became background).
     """
     size = TABLE_SIZE[textures.texture_dtype]
     snapshot = textures.colormap
@@ -78,12 +85,13 @@ def colour_table(colormap: LabelColormapBase, textures: LabelTextures) -> np.nda
         table[:] = snapshot._get_mapping_from_cache(textures.raw_dtype)[:size]
     elif isinstance(snapshot, CyclicLabelColormap):
         view = CyclicLabelColormap(**snapshot.model_dump())
+        view.use_selection = False  # texture values, not labels, index this table
         view.background_value = view._background_as_minimum_dtype(textures.raw_dtype)
         table[:] = view._get_mapping_from_cache(textures.texture_dtype)[:size]
     else:
         for value, colour in snapshot._values_mapping_to_minimum_values_set()[1].items():
             table[value] = colour
-    if colormap.use_selection:
+    if colormap.use_selection and textures.raw_dtype.itemsize <= 2:  # wider: mapped already
         selected = int(snapshot._data_to_texture(textures.raw_dtype.type(colormap.selection)))
         keep = table[selected].copy()
         table[:] = 0

@@ -9,7 +9,7 @@ from napari_progressive.integration.labels_layer import ProgressiveLabels
 from napari_progressive.integration.layer import ProgressiveImage
 from napari_progressive.integration.layer_factory import open_as_layers
 from napari_progressive.integration.progressive_base import ProgressiveLayerBase
-from napari_progressive.integration.registration import register_vispy_layers
+from napari_progressive.integration.registration import register_with_napari
 
 if TYPE_CHECKING:
     import napari
@@ -23,7 +23,7 @@ def add_progressive_image(
 
     ``layer_kwargs`` are ``ProgressiveImage`` / ``napari.layers.Image`` keywords.
     """
-    register_vispy_layers()
+    register_with_napari()
     layer = ProgressiveImage(data, **layer_kwargs)
     viewer.add_layer(layer)
     return layer
@@ -39,7 +39,7 @@ def add_progressive_labels(
     ``layer_kwargs`` are ``ProgressiveLabels`` / ``napari.layers.Labels`` keywords
     (``colormap``, ``opacity``, ...). The layer is read-only.
     """
-    register_vispy_layers()
+    register_with_napari()
     layer = ProgressiveLabels(data, **layer_kwargs)
     viewer.add_layer(layer)
     return layer
@@ -52,7 +52,7 @@ def add_progressive_layers(viewer: napari.Viewer, uri_or_data: Any, **options: A
     windows; label images are added over them. ``executor=`` (a
     ``distributed.Client`` or a scheduler address) reads chunks on a cluster.
     """
-    register_vispy_layers()
+    register_with_napari()
     layers = open_as_layers(uri_or_data, **options)
     for layer in layers:
         viewer.add_layer(layer)

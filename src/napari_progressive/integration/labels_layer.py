@@ -23,9 +23,9 @@ from napari_progressive.integration.lazy_array import LazyLevelArray
 from napari_progressive.integration.progressive_base import (
     EmptySlicingMixin,
     ProgressiveLayerBase,
+    layer_source,
     placement_defaults,
 )
-from napari_progressive.sources.open import open_source
 
 if TYPE_CHECKING:
     from napari_progressive.core.cache import HostCache
@@ -60,7 +60,7 @@ class ProgressiveLabels(ProgressiveLayerBase, Labels):
         lod_bias: float = 0.0,
         **kwargs: Any,
     ) -> None:
-        source = open_source(data, labels=True)
+        source = layer_source(data, labels=True)
         level0 = source.levels[0]
         if not np.issubdtype(level0.dtype, np.integer):
             raise TypeError(f"labels must be integers, {source.name!r} holds {level0.dtype}")

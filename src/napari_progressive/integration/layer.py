@@ -23,9 +23,9 @@ from napari_progressive.integration.lazy_array import LazyLevelArray
 from napari_progressive.integration.progressive_base import (
     EmptySlicingMixin,
     ProgressiveLayerBase,
+    layer_source,
     placement_defaults,
 )
-from napari_progressive.sources.open import open_source
 
 if TYPE_CHECKING:
     from napari_progressive.core.cache import HostCache
@@ -90,7 +90,7 @@ class ProgressiveImage(ProgressiveLayerBase, Image):
         lod_bias: float = 0.0,
         **kwargs: Any,
     ) -> None:
-        source = open_source(data)
+        source = layer_source(data)
         level0 = source.levels[0]
         self._init_engine(
             source,

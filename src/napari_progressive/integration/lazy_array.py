@@ -43,6 +43,10 @@ class LazyLevelArray:
         """Number of elements."""
         return int(np.prod(self.shape, dtype=object))
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> LazyLevelArray:
+        """The same view: the data is read-only and lives in its source."""
+        return self
+
     def __len__(self) -> int:
         return self.shape[0]
 

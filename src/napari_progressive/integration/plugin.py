@@ -6,7 +6,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from napari_progressive.integration.layer_factory import open_as_layers
-from napari_progressive.integration.registration import register_vispy_layers
+from napari_progressive.integration.registration import register_with_napari
 from napari_progressive.sources.location import REMOTE_SCHEMES
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def _read(path: str | list[str]) -> list[Any]:
     and the layers join the viewer when its metadata has arrived.
     """
     paths = [os.fspath(p) for p in (path if isinstance(path, list) else [path])]
-    register_vispy_layers()
+    register_with_napari()
     remote = [p for p in paths if _is_remote(p.removeprefix("precomputed://"))]
     if remote:
         import napari

@@ -22,6 +22,7 @@ from napari_progressive.core.motion import MotionTracker
 from napari_progressive.core.planner import TileKey
 from napari_progressive.core.view import ViewState
 from napari_progressive.integration.engine import LayerEngine
+from napari_progressive.integration.lazy_array import LazyLevelArray
 from napari_progressive.integration.main_thread import MainThreadWaker
 from napari_progressive.integration.shared import (
     default_in_flight,
@@ -29,6 +30,8 @@ from napari_progressive.integration.shared import (
     shared_host_cache,
     shared_scheduler,
 )
+from napari_progressive.sources.export import export_omezarr
+from napari_progressive.sources.open import open_source
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -76,6 +79,24 @@ class EmptySlicingMixin:
         return EmptySliceRequest(self.layer, self.make_slice_input(dims))  # type: ignore[attr-defined]
 
 
+def layer_source(data: Any, **options: Any) -> MultiscaleSource:
+    """The source of a new layer: ``open_source(data)``, or the source of a layer's data.
+
+    A progressive layer's ``data`` (its level 0, as Duplicate Layer passes
+    it) gives another layer over the same source.
+    """
+    if isinstance(data, LazyLevelArray):
+        if data.level != 0 or data.shape != tuple(data.source.levels[0].shape):
+            raise ValueError("a progressive layer needs the whole of level 0 of a source")
+        return data.source
+    return open_source(data, **options)
+
+
+def layer_units(layer: Any) -> list[str | None]:
+    """A layer's units as text (None where it has none)."""
+    return [None if u is None else str(u) for u in layer.units]
+
+
 def placement_defaults(source: MultiscaleSource) -> dict[str, Any]:
     """Layer keywords a source implies: level 0's scale and translate, and its name."""
     level0 = source.levels[0]
@@ -103,6 +124,13 @@ class ProgressiveLayerBase(_LayerBase):
     ) -> None:
         """Create the engine (before the napari layer's ``__init__``)."""
         self.max_gpu_bytes = None if max_gpu_bytes is None else int(max_gpu_bytes)
+        self._loading_options = {
+            "max_gpu_bytes": max_gpu_bytes,
+            "host_cache": host_cache,
+            "executor": executor,
+            "max_in_flight": max_in_flight,
+            "lod_bias": lod_bias,
+        }
         self._waker = MainThreadWaker(self._on_results)
         runner = as_executor(executor) if executor is not None else shared_thread_pool()
         queue = shared_scheduler(runner)
@@ -155,6 +183,33 @@ class ProgressiveLayerBase(_LayerBase):
         return self.engine.idle and not visual.needs_redraw
 
     # -- napari hooks ---
+
+    def save(self, path: str, plugin: str | None = None) -> list[str]:
+        """Write every level to a new OME-Zarr at ``path`` (``.zarr``), chunk by chunk.
+
+        Blocks until done; File > IO Utilities > "Export progressive layer to
+        OME-Zarr..." does the same in the background and can keep only the
+        coarser levels.
+        """
+        if not str(path).rstrip("/").endswith(".zarr"):
+            raise ValueError(
+                f"a progressive layer is saved as OME-Zarr: give a path ending in .zarr, "
+                f"not {path!r} (File > Save Screenshot saves what the canvas shows)"
+            )
+        export_omezarr(
+            self.engine.source,
+            path,
+            axis_names=list(self.axis_labels),
+            units=layer_units(self),
+        )
+        return [str(path)]
+
+    def _get_state(self) -> dict[str, Any]:
+        """Napari's layer state plus the loading options: what Duplicate Layer copies."""
+        state = super()._get_state()
+        for key in ("multiscale", "rgb"):  # fixed by the progressive layer itself
+            state.pop(key, None)
+        return {**state, **self._loading_options}
 
     def _set_source(self, source: Any) -> None:
         """Keep the sample provenance when napari's reader path adds its own.

@@ -15,6 +15,7 @@ class ChunkReadError(ProgressiveError, OSError):
         self.source = source
         self.level = level
         self.index = index
+        self.reason = reason
 
 
 class SourceError(ProgressiveError, ValueError):

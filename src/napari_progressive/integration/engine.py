@@ -57,6 +57,7 @@ class _Fetched:
 @dataclass
 class _Failure:
     error: str
+    cause: str
     count: int = 1
     retry_at: float = field(default=0.0)
 
@@ -207,6 +208,15 @@ class LayerEngine:
         """Error message of every tile that failed to load."""
         return {k: f.error for k, f in self._failures.items()}
 
+    def failure_causes(self) -> dict[str, int]:
+        """Why tiles the current view needs failed (the reason, without the chunk), and how many."""
+        needed = self.plan.keys if self.plan is not None else frozenset()
+        causes: dict[str, int] = {}
+        for key, f in self._failures.items():
+            if key in needed:
+                causes[f.cause] = causes.get(f.cause, 0) + 1
+        return causes
+
     def cached_tile(self, key: TileKey) -> np.ndarray | None:
         """A tile from the host cache, without counting a hit or a miss."""
         return self._cache.peek((self._owner, key))
@@ -305,7 +315,8 @@ class LayerEngine:
         f = self._failures.get(key)
         count = 1 if f is None else f.count + 1
         delay = min(MAX_RETRY_DELAY, 2.0 ** (count - 1))
-        self._failures[key] = _Failure(str(error), count, time.monotonic() + delay)
+        cause = error.reason if isinstance(error, ChunkReadError) else f"{type(error).__name__}"
+        self._failures[key] = _Failure(str(error), cause, count, time.monotonic() + delay)
 
 
 # -- workers (threads or dask.distributed workers) --------------------------------

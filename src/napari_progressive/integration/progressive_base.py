@@ -23,6 +23,7 @@ from napari_progressive.core.planner import TileKey
 from napari_progressive.core.view import ViewState
 from napari_progressive.integration.engine import LayerEngine
 from napari_progressive.integration.lazy_array import LazyLevelArray
+from napari_progressive.integration.loading_status import LoadingStatus
 from napari_progressive.integration.main_thread import MainThreadWaker
 from napari_progressive.integration.shared import (
     default_in_flight,
@@ -158,6 +159,7 @@ class ProgressiveLayerBase(_LayerBase):
         self.loading = EventEmitter(source=self, type_name="loading")
         self.engine.on_tile = self._on_tile
         self._plan_throttled = qthrottled(self._plan_now, timeout=PLAN_INTERVAL_MS)
+        self._loading_status = LoadingStatus(self)
 
     @property
     def debug_overlay(self) -> bool:
@@ -172,6 +174,10 @@ class ProgressiveLayerBase(_LayerBase):
     def flush_view(self) -> None:
         """Plan now for the latest view instead of waiting for the throttle."""
         self._plan_throttled.flush()
+
+    def view_drawn(self) -> None:
+        """The canvas has drawn everything it has for the current view."""
+        self._loading_status.update()
 
     def is_idle(self) -> bool:
         """Whether the current view has everything it needs on screen."""

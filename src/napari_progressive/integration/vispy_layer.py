@@ -108,6 +108,7 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
             canvas.native.update()
         else:
             self._redraw_timer.stop()
+            self.layer.view_drawn()
 
     def _on_data_change(self) -> None:
         self.node.update()

@@ -7,12 +7,16 @@ from typing import TYPE_CHECKING
 
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QCheckBox, QComboBox, QLabel, QVBoxLayout, QWidget
+from superqt.utils import qthrottled
 
 from napari_progressive.integration.progressive_base import ProgressiveLayerBase
 from napari_progressive.render.palette import level_colour_hex
 
 if TYPE_CHECKING:
     import napari
+
+#: Least time between two refreshes while tiles land (ms).
+REFRESH_INTERVAL_MS = 100
 
 
 class ProgressiveWidget(QWidget):
@@ -41,9 +45,10 @@ class ProgressiveWidget(QWidget):
         self.layer_box.currentIndexChanged.connect(self._refresh)
         for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
             event.connect(self._refill)
-        self._timer = QTimer(self)
+        self._timer = QTimer(self)  # budgets change with other viewers' layers too
         self._timer.timeout.connect(self._refresh)
-        self._timer.start(250)
+        self._timer.start(1000)
+        self._refresh_soon = qthrottled(self._refresh, timeout=REFRESH_INTERVAL_MS)
         self._refill()
 
     def layer(self) -> ProgressiveLayerBase | None:
@@ -56,6 +61,8 @@ class ProgressiveWidget(QWidget):
         return [lyr for lyr in self.viewer.layers if isinstance(lyr, ProgressiveLayerBase)]
 
     def _refill(self, *_: object) -> None:
+        for layer in self._layers():  # follow every layer's progress as it happens
+            layer.loading.connect(self._on_loading)
         current = self.layer_box.currentText()
         self.layer_box.blockSignals(True)
         self.layer_box.clear()
@@ -63,6 +70,9 @@ class ProgressiveWidget(QWidget):
         self.layer_box.setCurrentText(current)
         self.layer_box.blockSignals(False)
         self._refresh()
+
+    def _on_loading(self, event: object = None) -> None:
+        self._refresh_soon()
 
     def _set_overlay(self, on: bool) -> None:
         layer = self.layer()

@@ -22,12 +22,12 @@ from napari_progressive.sources.tensorstore_source import TensorStoreSource
 from tests.pyramids import encoded_level
 
 
-def _zarr_pyramid(root) -> list[zarr.Array]:
+def _zarr_pyramid(root, offset: int = 0) -> list[zarr.Array]:
     shape = (600, 500)
     arrays = []
     for level in range(3):
         a = zarr.create_array(str(root / str(level)), shape=shape, chunks=(128, 128), dtype="u1")
-        a[...] = encoded_level(level, shape)
+        a[...] = encoded_level(level, shape) + offset
         arrays.append(zarr.open_array(str(root / str(level)), mode="r"))
         shape = (shape[0] // 2, shape[1] // 2)
     return arrays

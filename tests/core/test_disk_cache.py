@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from napari_progressive.core.chunk_file import encode
 from napari_progressive.core.disk_cache import LOW_WATER, DiskCache
 from napari_progressive.core.geometry import Level
 
@@ -16,6 +17,10 @@ def _level(shape=(100, 100), dtype="u2") -> Level:
 
 
 LEVEL = _level()
+
+
+def _path(cache: DiskCache, key: str) -> Path:
+    return cache.directory / key[:2] / f"{key}.chunk"
 
 
 def _files(cache: DiskCache) -> list[str]:
@@ -80,7 +85,7 @@ def test_the_folder_stays_within_its_budget_least_recently_used_first(tmp_path):
     cache.put("keep" + "0" * 36, chunk)
     for i in range(30):
         cache.put(f"{i:040d}", chunk)
-        os.utime(cache._path(f"{i:040d}"), (time.time() - 1000 + i,) * 2)
+        os.utime(_path(cache, f"{i:040d}"), (time.time() - 1000 + i,) * 2)
         assert cache.get("keep" + "0" * 36) is not None  # read often: most recently used
         assert cache.nbytes <= cache.budget_bytes
     on_disk = sum(os.path.getsize(p) for p in _files(cache))
@@ -137,7 +142,7 @@ def test_many_threads_writing_at_once_keep_the_folder_within_budget(tmp_path):
 
     rng = np.random.default_rng(0)
     chunks = [rng.integers(0, 255, (64, 64), dtype=np.uint8) for _ in range(8)]
-    one = len(DiskCache(tmp_path / "probe")._encode(chunks[0]))
+    one = len(encode("0000", chunks[0]))
     cache = DiskCache(tmp_path / "tier", budget_bytes=20 * one)
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda i: cache.put(f"{i:04x}", chunks[i % 8]), range(400)))

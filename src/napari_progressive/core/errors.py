@@ -38,3 +38,10 @@ class MetadataError(SourceError):
 
 class DecodeError(ProgressiveError, ValueError):
     """Chunk bytes that fail validation before, or during, decoding."""
+
+
+class DiskCacheWarning(RuntimeWarning):
+    """The disk tier cannot use its folder as it should (read-only, full, a link inside).
+
+    It steps aside for what it cannot do; reads are always served from the source.
+    """

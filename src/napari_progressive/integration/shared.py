@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+import warnings
 import weakref
 
 from napari_progressive.core.budget import (
@@ -13,6 +15,7 @@ from napari_progressive.core.budget import (
 )
 from napari_progressive.core.cache import HostCache
 from napari_progressive.core.disk_cache import DEFAULT_DISK_BUDGET, DiskCache
+from napari_progressive.core.errors import DiskCacheWarning
 from napari_progressive.core.executor import Executor, compute_slots, executor_slots
 from napari_progressive.core.residency import GpuBudget
 from napari_progressive.core.scheduler import Scheduler
@@ -87,9 +90,11 @@ def set_disk_cache(
     """Keep chunks under ``directory`` across sessions (None: no disk tier).
 
     Applies to layers created from now on; sources without a stable identity
-    (in-memory arrays) never use it. Returns the cache.
+    (in-memory arrays) never use it. Returns the cache, or None when the
+    folder cannot be created (a ``DiskCacheWarning`` says why).
     """
-    return install_disk_cache(DiskCache(directory, budget_bytes) if directory is not None else None)
+    cache = DiskCache(directory, budget_bytes) if directory is not None else None
+    return install_disk_cache(cache if cache is not None and cache.readable else None)
 
 
 def install_disk_cache(cache: DiskCache | None) -> DiskCache | None:
@@ -102,10 +107,27 @@ def install_disk_cache(cache: DiskCache | None) -> DiskCache | None:
 
 
 def shared_disk_cache() -> DiskCache | None:
-    """The persistent tier (``set_disk_cache``, else ``$NAPARI_PROGRESSIVE_DISK_CACHE``)."""
+    """The persistent tier (``set_disk_cache``, else ``$NAPARI_PROGRESSIVE_DISK_CACHE``).
+
+    A folder or a size in the environment that cannot be used gives a
+    ``DiskCacheWarning`` (no tier, or the default size), never an error.
+    """
     if not _disk_configured:
-        directory = os.environ.get(DISK_CACHE_ENV) or None
-        gb = os.environ.get(DISK_CACHE_GB_ENV)
-        budget = int(float(gb) * 2**30) if gb else DEFAULT_DISK_BUDGET
-        set_disk_cache(directory, budget)
+        set_disk_cache(os.environ.get(DISK_CACHE_ENV) or None, _budget_from_environment())
     return _disk_cache
+
+
+def _budget_from_environment() -> int:
+    gb = os.environ.get(DISK_CACHE_GB_ENV)
+    if not gb:
+        return DEFAULT_DISK_BUDGET
+    with contextlib.suppress(ValueError, OverflowError):
+        if (budget := int(float(gb) * 2**30)) > 0:
+            return budget
+    warnings.warn(
+        f"{DISK_CACHE_GB_ENV}={gb!r} is not a positive number of GiB: "
+        f"the disk tier keeps {DEFAULT_DISK_BUDGET / 2**30:g} GiB",
+        DiskCacheWarning,
+        stacklevel=3,
+    )
+    return DEFAULT_DISK_BUDGET

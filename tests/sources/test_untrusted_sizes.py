@@ -247,6 +247,7 @@ def test_cli_info_reports_instead_of_a_traceback(tmp_path, capsys):
 
 
 FULL = (64, 64, 64, 1)
+F32 = np.dtype(np.float32)
 
 
 @pytest.fixture
@@ -311,3 +312,10 @@ def test_scale_of_wrong_length_in_a_coarser_level(image):
     _edit_transform(image, 1, "scale", [2.0])
     with pytest.raises(MetadataError, match=r"\.zattrs"):
         open_source(str(image))
+
+
+def test_corrupt_fpzip_header_is_a_decode_error():
+    """Found by fuzzing: a header decoding past its bit widths raised ValueError."""
+    data = ds.encode_chunk("fpzip", ds.smooth_image((16, 16, 8, 1), np.float32))
+    with pytest.raises(DecodeError, match="header is corrupt"):
+        decode_chunk("fpzip", data[:1] + b"\0" + data[2:], (16, 16, 8, 1), (16, 16, 8, 1), F32)

@@ -64,14 +64,18 @@ class _RangeDecoder:
         """A number of ``n`` <= 32 bits (``RCdecoder::decode<uint>(n)``)."""
         if n > 16:
             low = self._shift(16)
-            return (self._shift(n - 16) << 16) + low
-        return self._shift(n)
+            value = (self._shift(n - 16) << 16) + low
+        else:
+            value = self._shift(n)
+        if value >> n:  # only corrupt data decodes past its width
+            raise DecodeError("fpzip header is corrupt")
+        return value
 
 
 def read_fpzip_header(data: bytes) -> FpzipHeader:
     """The header of an fpzip stream (``DecodeError`` when it is not one)."""
     rd = _RangeDecoder(data)
-    if bytes(rd.bits(8) for _ in range(4)) != b"fpz\0":
+    if tuple(rd.bits(8) for _ in range(4)) != tuple(b"fpz\0"):
         raise DecodeError("not an fpzip stream (bad magic)")
     rd.bits(16), rd.bits(8)  # format version: the decoder checks it
     kind, precision = rd.bits(1), rd.bits(7)

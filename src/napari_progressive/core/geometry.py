@@ -25,8 +25,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from napari_progressive.core.errors import SourceError
+
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+
+#: The longest axis a level may have (tensorstore's largest finite index).
+MAX_AXIS = 2**62 - 2
+#: The most bytes one chunk or tile may take: every read allocates one.
+MAX_CHUNK_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -50,17 +57,10 @@ class Level:
     translate: tuple[float, ...]
 
     def __post_init__(self) -> None:
-        n = len(self.shape)
-        if not (len(self.chunks) == len(self.scale) == len(self.translate) == n):
-            raise ValueError(
-                f"level fields disagree on the number of axes: shape {self.shape}, "
-                f"chunks {self.chunks}, scale {self.scale}, "
-                f"translate {self.translate}"
-            )
-        if any(c <= 0 for c in self.chunks) or any(s <= 0 for s in self.shape):
-            raise ValueError(f"shape {self.shape} and chunks {self.chunks} must be > 0")
-        if any(s <= 0 for s in self.scale):
-            raise ValueError(f"scale {self.scale} must be positive")
+        """Raise ``SourceError`` unless every field is in range (see ``level_problem``)."""
+        problem = level_problem(self.shape, self.chunks, self.dtype, self.scale, self.translate)
+        if problem:
+            raise SourceError(problem)
 
     @property
     def ndim(self) -> int:
@@ -82,6 +82,37 @@ class Level:
     def iter_chunks(self) -> Iterator[tuple[int, ...]]:
         """Every chunk index of the level, in C order."""
         return product(*(range(g) for g in self.grid))
+
+
+def level_problem(
+    shape: Sequence[int],
+    chunks: Sequence[int],
+    dtype: np.dtype,
+    scale: Sequence[float],
+    translate: Sequence[float],
+) -> str | None:
+    """What is wrong with these level fields, or None.
+
+    Shape and chunks are positive, no axis longer than ``MAX_AXIS``, a chunk
+    at most ``MAX_CHUNK_BYTES``; scale is finite and positive, translate finite.
+    """
+    n = len(shape)
+    if not (len(chunks) == len(scale) == len(translate) == n):
+        return (
+            f"level fields disagree on the number of axes: shape {tuple(shape)}, "
+            f"chunks {tuple(chunks)}, scale {tuple(scale)}, translate {tuple(translate)}"
+        )
+    if any(c <= 0 for c in chunks) or any(s <= 0 for s in shape):
+        return f"shape {tuple(shape)} and chunks {tuple(chunks)} must be > 0"
+    if any(s > MAX_AXIS for s in shape):
+        return f"shape {tuple(shape)} has an axis longer than 2**62 - 2"
+    if math.prod(chunks) * np.dtype(dtype).itemsize > MAX_CHUNK_BYTES:
+        return f"a chunk of {tuple(chunks)} {np.dtype(dtype)} is over {MAX_CHUNK_BYTES >> 20} MiB"
+    if not all(math.isfinite(s) and s > 0 for s in scale):
+        return f"scale {tuple(scale)} must be finite and positive"
+    if not all(math.isfinite(t) for t in translate):
+        return f"translate {tuple(translate)} must be finite"
+    return None
 
 
 def block_pyramid(

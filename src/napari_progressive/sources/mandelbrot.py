@@ -117,16 +117,31 @@ class MandelbrotSource:
 MANDELBROT_SCHEME = "mandelbrot://"
 
 
+#: Allowed range of each URI option: level 0 stays within 2**31 px a side (int64
+#: pixel counts, float64 coordinates), a tile within 16 MiB, a tile's compute bounded.
+MANDELBROT_LIMITS = {"levels": (1, 31), "tile": (1, 4096), "max_iter": (1, 100_000)}
+MAX_MANDELBROT_SIDE = 2**31
+
+
 def parse_mandelbrot_uri(uri: str) -> dict[str, int]:
-    """Options of ``mandelbrot://levels=18,tile=512`` (all optional)."""
+    """Options of ``mandelbrot://levels=18,tile=512`` (all optional, each in range)."""
     if not uri.startswith(MANDELBROT_SCHEME):
         raise SourceError(f"not a mandelbrot URI: {uri!r}")
     options: dict[str, int] = {}
     for part in filter(None, uri[len(MANDELBROT_SCHEME) :].split(",")):
         name, _, value = part.partition("=")
-        if name not in ("levels", "tile", "max_iter") or not value.isdigit():
+        if name not in MANDELBROT_LIMITS or not (value.isascii() and value.isdigit()):
             raise SourceError(f"{uri!r}: expected levels=N, tile=N or max_iter=N, got {part!r}")
-        options[name] = int(value)
+        low, high = MANDELBROT_LIMITS[name]
+        number = int(value) if len(value) <= 12 else high + 1
+        if not low <= number <= high:
+            raise SourceError(f"{uri!r}: {name} must be {low} to {high}, got {value[:20]}")
+        options[name] = number
+    side = options.get("tile", 512) * 2 ** options.get("levels", 18)
+    if side > MAX_MANDELBROT_SIDE:
+        raise SourceError(
+            f"{uri!r}: tile * 2**levels is {side} px, over {MAX_MANDELBROT_SIDE} (2**31)"
+        )
     return options
 
 

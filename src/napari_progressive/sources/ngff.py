@@ -12,6 +12,7 @@ here. Errors are ``MetadataError`` naming the file and the field.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ from ome_zarr_models.v05 import labels as labels05
 from ome_zarr_models.v05 import well as well05
 
 from napari_progressive.core.errors import MetadataError
+from napari_progressive.sources.limits import check_levels, finite_numbers
 
 SUPPORTED_VERSIONS = ("0.4", "0.5")
 
@@ -173,10 +175,13 @@ def parse_ngff(attrs: dict[str, Any], where: str, inherited: str | None = None) 
     channels: tuple[Channel, ...] = ()
     if "omero" in body:
         _validate(Omero, body["omero"], where, prefix + "omero.", strict=True)
-        channels = _channels(body["omero"])
-    multiscales = (
-        _multiscales(body["multiscales"][0], where, prefix) if "multiscales" in kinds else None
-    )
+        channels = _channels(body["omero"], where, prefix + "omero")
+    multiscales = None
+    if "multiscales" in kinds:
+        entries = body["multiscales"]
+        if not (isinstance(entries, list) and entries and isinstance(entries[0], dict)):
+            raise MetadataError(where, prefix + "multiscales", "expected at least one entry")
+        multiscales = _multiscales(entries[0], where, prefix)
     label = body.get("image-label") or {}
     return NgffGroup(
         version=version,
@@ -206,8 +211,8 @@ def _validate(
         first = e.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
         raise MetadataError(where, prefix + loc, first["msg"]) from None
-    except (ValueError, TypeError) as e:
-        raise MetadataError(where, prefix.rstrip("."), str(e)) from None
+    except Exception as e:  # the models' own validators raise IndexError and others too
+        raise MetadataError(where, prefix.rstrip("."), f"{type(e).__name__}: {e}") from None
 
 
 def _transform(
@@ -227,15 +232,16 @@ def _transform(
             raise MetadataError(
                 where, field, f"{kind} given by path {t.get('path')!r} is not supported"
             )
+        values = finite_numbers(values, where, f"{field}.{kind}")
         if len(values) != ndim:
             raise MetadataError(
                 where, field, f"{kind} has {len(values)} values but there are {ndim} axes"
             )
         if kind == "scale":
-            scale = [float(v) for v in values]
+            scale = list(values)
             translate = [tr * s for tr, s in zip(translate, scale, strict=True)]
         else:
-            translate = [tr + float(v) for tr, v in zip(translate, values, strict=True)]
+            translate = [tr + v for tr, v in zip(translate, values, strict=True)]
     if any(s <= 0 for s in scale):
         raise MetadataError(where, field, f"scale {scale} must be positive")
     return tuple(scale), tuple(translate)
@@ -253,6 +259,7 @@ def _multiscales(ms: dict[str, Any], where: str, prefix: str) -> Multiscales:
         where,
         field0 + ".coordinateTransformations",
     )
+    check_levels(where, field0 + ".datasets", len(ms["datasets"]))
     datasets = []
     for i, ds in enumerate(ms["datasets"]):
         scale, translate = _transform(
@@ -261,32 +268,39 @@ def _multiscales(ms: dict[str, Any], where: str, prefix: str) -> Multiscales:
             where,
             f"{field0}.datasets.{i}.coordinateTransformations",
         )
-        datasets.append(
-            Dataset(
-                path=str(ds["path"]),
-                scale=tuple(g * s for g, s in zip(global_scale, scale, strict=True)),
-                translate=tuple(
-                    g * t + gt
-                    for g, t, gt in zip(global_scale, translate, global_translate, strict=True)
-                ),
-            )
+        combined = Dataset(
+            path=str(ds["path"]),
+            scale=tuple(g * s for g, s in zip(global_scale, scale, strict=True)),
+            translate=tuple(
+                g * t + gt
+                for g, t, gt in zip(global_scale, translate, global_translate, strict=True)
+            ),
         )
+        if not all(math.isfinite(v) and v != 0 for v in combined.scale) or not all(
+            math.isfinite(v) for v in combined.translate
+        ):
+            raise MetadataError(
+                where, f"{field0}.datasets.{i}", "scale and translation overflow when combined"
+            )
+        datasets.append(combined)
     name = ms.get("name")
     return Multiscales(name=str(name) if name else None, axes=axes, datasets=tuple(datasets))
 
 
-def _channels(omero: dict[str, Any]) -> tuple[Channel, ...]:
+def _channels(omero: dict[str, Any], where: str, field: str) -> tuple[Channel, ...]:
     out = []
-    for ch in omero.get("channels", ()):
+    for i, ch in enumerate(omero.get("channels", ())):
         window = ch.get("window") or {}
         start, end = window.get("start"), window.get("end")
+        limits = None
+        if start is not None and end is not None:
+            start, end = finite_numbers([start, end], where, f"{field}.channels.{i}.window")
+            limits = (start, end)
         out.append(
             Channel(
                 label=ch.get("label"),
                 color=ch.get("color"),
-                window=(float(start), float(end))
-                if start is not None and end is not None
-                else None,
+                window=limits,
                 active=bool(ch.get("active", True)),
             )
         )

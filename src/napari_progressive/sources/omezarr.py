@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Literal
 
 import tensorstore as ts
 
 from napari_progressive.core.errors import MetadataError, SourceError
 from napari_progressive.sources.layer_spec import LayerSpec
+from napari_progressive.sources.limits import MAX_SPLIT_CHANNELS
 from napari_progressive.sources.ngff import NgffGroup, ngff_version, parse_ngff
 from napari_progressive.sources.tensorstore_source import DEFAULT_READ_TIMEOUT, TensorStoreSource
 from napari_progressive.sources.zarr_group import ZarrNode, open_array, read_node
@@ -23,7 +25,11 @@ def open_omezarr(
     include_labels: bool = True,
     timeout: float = DEFAULT_READ_TIMEOUT,
 ) -> list[LayerSpec]:
-    """Layers of an OME-Zarr group: the image (per channel) and its label images."""
+    """Layers of an OME-Zarr group: the image (per channel) and its label images.
+
+    An image of more than ``MAX_SPLIT_CHANNELS`` channels is not split (a
+    ``UserWarning`` says so): it opens as one layer with a channel axis.
+    """
     group = parse_ngff(node.attributes, node.where)
     if group.multiscales is None:
         return _open_container(node, group, split_channels, include_labels, timeout)
@@ -107,6 +113,15 @@ def _image_specs(
     axes = list(ms.axes)
     scales = [ds.scale for ds in ms.datasets]
     translates = [ds.translate for ds in ms.datasets]
+    if c_ax is not None and split_channels and stores[0].shape[c_ax] > MAX_SPLIT_CHANNELS:
+        warnings.warn(
+            f"{node.location.display}: {stores[0].shape[c_ax]} channels are more than "
+            f"{MAX_SPLIT_CHANNELS} layers; opened as one layer with a channel axis "
+            "(its slider picks the channel)",
+            UserWarning,
+            stacklevel=2,
+        )
+        split_channels = False
     if c_ax is None or not split_channels:
         source = TensorStoreSource(
             stores, name=name, scales=scales, translates=translates, timeout=timeout

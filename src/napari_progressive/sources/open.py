@@ -21,6 +21,7 @@ from napari_progressive.sources import precomputed
 from napari_progressive.sources.arrays import ArrayPyramidSource
 from napari_progressive.sources.layer_spec import LayerSpec
 from napari_progressive.sources.lazy_pyramid import lazy_pyramid
+from napari_progressive.sources.limits import read_json
 from napari_progressive.sources.location import Location
 from napari_progressive.sources.mandelbrot import (
     MANDELBROT_SCHEME,
@@ -69,7 +70,7 @@ class Target:
     @cached_property
     def info(self) -> dict[str, Any] | None:
         """A precomputed ``info`` document at the location, if any."""
-        return self.location.read_json("info") if self.location is not None else None
+        return read_json(self.location, "info") if self.location is not None else None
 
 
 class Adapter(Protocol):
@@ -140,13 +141,26 @@ class TensorStoreSpecAdapter:
         )
 
     def open(self, target: Target, options: dict[str, Any]) -> list[LayerSpec]:  # noqa: D102
-        spec = json.loads(target.data) if isinstance(target.data, str) else dict(target.data)
+        spec = _spec_object(target.data)
         name = options.get("name", spec.get("driver", "tensorstore"))
         timeout = options.get("timeout", DEFAULT_READ_TIMEOUT)
         if spec.get("driver") == "neuroglancer_precomputed":  # every scale of its info
             return _precomputed_specs(_kvstore_location(spec.get("kvstore")), name, timeout)
         store = open_store(spec, name)
         return [LayerSpec(lazy_pyramid(store, name=name), name=name)]
+
+
+def _spec_object(data: dict[str, Any] | str) -> dict[str, Any]:
+    """A tensorstore spec given as a dict or a JSON string, as a dict (else SourceError)."""
+    if isinstance(data, dict):
+        return dict(data)
+    try:
+        spec = json.loads(data)
+    except (RecursionError, ValueError) as e:  # JSONDecodeError is a ValueError
+        raise SourceError(f"not a tensorstore JSON spec ({type(e).__name__}: {e})") from None
+    if not isinstance(spec, dict):
+        raise SourceError("a tensorstore spec is a JSON object")
+    return spec
 
 
 def _kvstore_location(kvstore: Any) -> Location:
@@ -197,7 +211,7 @@ class PrecomputedAdapter:
 
 
 def _precomputed_specs(loc: Location, name: str, timeout: float) -> list[LayerSpec]:
-    doc = loc.read_json("info")
+    doc = read_json(loc, "info")
     if doc is None:
         raise SourceError(f"{loc.where('info')}: no precomputed info file")
     info = precomputed.parse_info(doc, loc.where("info"))

@@ -22,6 +22,14 @@ import numpy as np
 import tensorstore as ts
 
 from napari_progressive.core.errors import DecodeError, MetadataError
+from napari_progressive.sources.limits import (
+    MAX_INDEX,
+    check_chunk,
+    check_levels,
+    check_shape,
+    finite_numbers,
+    integers,
+)
 from napari_progressive.sources.precomputed_codecs import CODEC_ENCODINGS, decode_isolated
 from napari_progressive.sources.tensorstore_source import DEFAULT_READ_TIMEOUT, open_store
 from napari_progressive.sources.ts_context import shared_context, shared_loop
@@ -39,10 +47,10 @@ class Scale:
     """One validated ``scales`` entry (x, y, z order, as the file has it)."""
 
     key: str
-    size: tuple[int, int, int]
-    chunk: tuple[int, int, int]
-    resolution: tuple[float, float, float]
-    offset: tuple[int, int, int]
+    size: tuple[int, ...]
+    chunk: tuple[int, ...]
+    resolution: tuple[float, ...]
+    offset: tuple[int, ...]
     encoding: str
     sharding: dict[str, Any] | None
 
@@ -62,57 +70,80 @@ def strip_scheme(uri: str) -> str:
     return uri[len(SCHEME) :] if uri.startswith(SCHEME) else uri
 
 
-def _triple(value: Any, where: str, field: str, kind: type) -> tuple[Any, Any, Any]:
-    if not (isinstance(value, list) and len(value) == 3):
-        raise MetadataError(where, field, f"expected 3 numbers, got {value!r}")
-    try:
-        out = tuple(kind(v) for v in value)
-    except (TypeError, ValueError):
-        raise MetadataError(where, field, f"expected 3 numbers, got {value!r}") from None
-    return out
-
-
 def parse_info(doc: dict[str, Any], where: str) -> Info:
-    """Validate an ``info`` document (MetadataError naming the field)."""
+    """Validate an ``info`` document (MetadataError naming the field).
+
+    Sizes are bounded (``sources.limits``) before anything is allocated,
+    and a scale's ``key`` may not leave the dataset folder.
+    """
     kind = doc.get("type")
     if kind not in ("image", "segmentation"):
         raise MetadataError(where, "type", f"expected 'image' or 'segmentation', got {kind!r}")
-    data_type = str(doc.get("data_type", "")).lower()
-    if data_type not in DATA_TYPES:
-        raise MetadataError(where, "data_type", f"unsupported data type {doc.get('data_type')!r}")
+    data_type = doc.get("data_type")
+    if not isinstance(data_type, str) or data_type.lower() not in DATA_TYPES:
+        raise MetadataError(where, "data_type", f"unsupported data type {data_type!r}")
     channels = doc.get("num_channels", 1)
-    if not isinstance(channels, int) or channels < 1:
+    if not isinstance(channels, int) or isinstance(channels, bool) or channels < 1:
         raise MetadataError(where, "num_channels", f"expected a positive integer, got {channels!r}")
     raw_scales = doc.get("scales")
     if not isinstance(raw_scales, list) or not raw_scales:
         raise MetadataError(where, "scales", "expected a non-empty list")
-    scales = []
-    for i, s in enumerate(raw_scales):
-        f = f"scales.{i}"
-        if not isinstance(s, dict):
-            raise MetadataError(where, f, "expected an object")
-        chunk_sizes = s.get("chunk_sizes")
-        if not (isinstance(chunk_sizes, list) and chunk_sizes):
-            raise MetadataError(where, f + ".chunk_sizes", "expected a list of [x, y, z]")
-        encoding = s.get("encoding")
-        if encoding not in TENSORSTORE_ENCODINGS + CODEC_ENCODINGS:
-            raise MetadataError(where, f + ".encoding", f"unsupported encoding {encoding!r}")
-        key = s.get("key")
-        if not isinstance(key, str) or not key:
-            raise MetadataError(where, f + ".key", "expected a non-empty string")
-        scale = Scale(
-            key=key,
-            size=_triple(s.get("size"), where, f + ".size", int),
-            chunk=_triple(chunk_sizes[0], where, f + ".chunk_sizes.0", int),
-            resolution=_triple(s.get("resolution"), where, f + ".resolution", float),
-            offset=_triple(s.get("voxel_offset", [0, 0, 0]), where, f + ".voxel_offset", int),
-            encoding=encoding,
-            sharding=s.get("sharding"),
+    check_levels(where, "scales", len(raw_scales))
+    dtype = np.dtype(data_type.lower())
+    scales = tuple(
+        _parse_scale(s, where, f"scales.{i}", dtype, channels) for i, s in enumerate(raw_scales)
+    )
+    return Info(type=kind, dtype=dtype, channels=channels, scales=scales)
+
+
+def _parse_scale(s: Any, where: str, f: str, dtype: np.dtype, channels: int) -> Scale:
+    if not isinstance(s, dict):
+        raise MetadataError(where, f, "expected an object")
+    chunk_sizes = s.get("chunk_sizes")
+    if not (isinstance(chunk_sizes, list) and chunk_sizes):
+        raise MetadataError(where, f + ".chunk_sizes", "expected a list of [x, y, z]")
+    encoding = s.get("encoding")
+    if encoding not in TENSORSTORE_ENCODINGS + CODEC_ENCODINGS:
+        raise MetadataError(where, f + ".encoding", f"unsupported encoding {encoding!r}")
+    sharding = s.get("sharding")
+    if sharding is not None and not isinstance(sharding, dict):
+        raise MetadataError(where, f + ".sharding", "expected an object")
+    scale = Scale(
+        key=_scale_key(s.get("key"), where, f + ".key"),
+        size=integers(s.get("size"), where, f + ".size", 3),
+        chunk=integers(chunk_sizes[0], where, f + ".chunk_sizes.0", 3),
+        resolution=finite_numbers(s.get("resolution"), where, f + ".resolution", 3),
+        offset=integers(s.get("voxel_offset", [0, 0, 0]), where, f + ".voxel_offset", 3),
+        encoding=encoding,
+        sharding=sharding,
+    )
+    check_shape(where, f + ".size", (*scale.size, channels))
+    if min(scale.chunk) < 1:
+        raise MetadataError(where, f + ".chunk_sizes.0", f"{list(scale.chunk)} must be positive")
+    check_chunk(where, f + ".chunk_sizes.0", (*scale.chunk, channels), dtype)
+    if min(scale.resolution) <= 0:
+        raise MetadataError(where, f + ".resolution", f"{list(scale.resolution)} must be positive")
+    for o, n, r in zip(scale.offset, scale.size, scale.resolution, strict=True):
+        if abs(o + n) > MAX_INDEX or not math.isfinite((abs(o) + n) * r):
+            raise MetadataError(
+                where, f + ".voxel_offset", f"{list(scale.offset)} + size is out of range"
+            )
+    return scale
+
+
+def _scale_key(key: Any, where: str, field: str) -> str:
+    """A scale's folder, relative and inside the dataset.
+
+    The format allows ``..`` (a path from the info's folder); it is refused
+    here so that a dataset cannot point its reads at another one's files.
+    """
+    if not isinstance(key, str) or not key.strip("/"):
+        raise MetadataError(where, field, "expected a non-empty string")
+    if key.startswith("/") or "\\" in key or ".." in key.split("/"):
+        raise MetadataError(
+            where, field, f"{key!r} leaves the dataset folder (chunks are read only from inside it)"
         )
-        if min(scale.size) < 1 or min(scale.chunk) < 1 or min(scale.resolution) <= 0:
-            raise MetadataError(where, f, "size, chunk_sizes and resolution must be positive")
-        scales.append(scale)
-    return Info(type=kind, dtype=np.dtype(data_type), channels=channels, scales=tuple(scales))
+    return key
 
 
 def compressed_morton_code(position: tuple[int, ...], grid: tuple[int, ...]) -> int:

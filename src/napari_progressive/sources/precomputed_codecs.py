@@ -2,10 +2,13 @@
 
 ``fpzip`` and ``kempressed`` (float data such as affinity maps) decode with
 the ``fpzip`` package, ``compresso`` and ``crackle`` (segmentation) with
-their own packages. Chunk bytes come from storage and are untrusted: sizes
-and headers are checked against the chunk the info file promises *before*
-a decoder sees them, and the result is checked after. Every failure is a
-``DecodeError``. A chunk is ``(x, y, z, channel)`` in Fortran order, as the
+their own packages. Chunk bytes come from storage and are untrusted: each
+stream's header states the array it decodes to (fpzip's range-coded one is
+read by ``sources.fpzip_header``), and a stream that states anything but the
+chunk the info file promises (its shape, or its edge part, and type) is
+refused *before* a decoder sees it, so no decoder allocates more than that
+chunk (itself at most ``MAX_CHUNK_BYTES``); the result is checked after.
+Every failure is a ``DecodeError``. A chunk is ``(x, y, z, channel)`` in Fortran order, as the
 format stores it.
 
 Checks cannot catch everything: fuzzing (``tests/sources/fuzz_codecs.py``)
@@ -17,6 +20,7 @@ decoder stuck for ``DECODE_TIMEOUT_S`` is killed the same way.
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -26,33 +30,35 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from napari_progressive.core.errors import DecodeError
+from napari_progressive.core.geometry import MAX_CHUNK_BYTES
+from napari_progressive.sources.fpzip_header import read_fpzip_header
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 #: Encodings decoded here.
 CODEC_ENCODINGS = ("fpzip", "kempressed", "compresso", "crackle")
-#: fpzip's stream magic (its header is range-coded, so this is all that can be checked raw).
-_FPZIP_MAGIC = b"fpy)"
 #: A lossless float stream is never much larger than the raw data.
 _FPZIP_SLACK = 1.25
 _FPZIP_OVERHEAD = 1024
 
+Shape = tuple[int, ...]
 
-def _expect_shape(got: tuple[int, ...], full: tuple[int, ...], clipped: tuple[int, ...]) -> None:
+
+def _expect_shape(got: Shape, full: Shape, clipped: Shape) -> None:
     if got not in (full, clipped):
         raise DecodeError(f"chunk says shape {got}, expected {clipped} (or {full})")
 
 
-def _check_fpzip_size(data: bytes, clipped: tuple[int, ...], dtype: np.dtype) -> None:
-    if not data.startswith(_FPZIP_MAGIC):
-        raise DecodeError("not an fpzip stream (bad magic)")
-    limit = int(np.prod(clipped)) * dtype.itemsize * _FPZIP_SLACK + _FPZIP_OVERHEAD
+def _check_fpzip_stream(data: bytes, full: Shape, clipped: Shape, dtype: np.dtype) -> None:
+    """The stream's own header must state the chunk's shape and type, and its size fit."""
+    header = read_fpzip_header(data)
+    if header.itemsize != dtype.itemsize:
+        raise DecodeError(f"fpzip stream holds float{8 * header.itemsize}, the info says {dtype}")
+    _expect_shape(header.shape, full, clipped)
+    limit = math.prod(clipped) * dtype.itemsize * _FPZIP_SLACK + _FPZIP_OVERHEAD
     if len(data) > limit:
         raise DecodeError(f"fpzip stream of {len(data)} bytes is too large for the chunk")
-
-
-Shape = tuple[int, ...]
 
 
 def _decode_fpzip(data: bytes, full: Shape, clipped: Shape, dtype: np.dtype) -> np.ndarray:
@@ -60,7 +66,7 @@ def _decode_fpzip(data: bytes, full: Shape, clipped: Shape, dtype: np.dtype) -> 
 
     if dtype not in (np.float32, np.float64):
         raise DecodeError(f"fpzip holds float32/float64, the info says {dtype}")
-    _check_fpzip_size(data, clipped, dtype)
+    _check_fpzip_stream(data, full, clipped, dtype)
     try:
         out = fpzip.decompress(data, order="F")
     except Exception as e:
@@ -68,14 +74,18 @@ def _decode_fpzip(data: bytes, full: Shape, clipped: Shape, dtype: np.dtype) -> 
     return np.asarray(out)
 
 
+def _swap_zc(shape: Shape) -> Shape:
+    return (shape[0], shape[1], shape[3], shape[2])
+
+
 def _decode_kempressed(data: bytes, full: Shape, clipped: Shape, dtype: np.dtype) -> np.ndarray:
-    out = _decode_fpzip(data, full, clipped, dtype)
     # kempressed = fpzip of (value + 2) with the z and channel axes swapped
+    out = _decode_fpzip(data, _swap_zc(full), _swap_zc(clipped), dtype)
     return np.swapaxes(out, 2, 3) - out.dtype.type(2.0)
 
 
 def _check_label_header(
-    header: dict, full: tuple[int, ...], clipped: tuple[int, ...], dtype: np.dtype, name: str
+    header: dict, full: Shape, clipped: Shape, dtype: np.dtype, name: str
 ) -> None:
     shape = (int(header["sx"]), int(header["sy"]), int(header["sz"]))
     _expect_shape(shape, full[:3], clipped[:3])
@@ -117,6 +127,14 @@ def _decode_crackle(data: bytes, full: Shape, clipped: Shape, dtype: np.dtype) -
         raise DecodeError(f"crackle header: {e}") from None
     fields = {"sx": header.sx, "sy": header.sy, "sz": header.sz, "data_width": header.data_width}
     _check_label_header(fields, full, clipped, dtype, "crackle")
+    sections = (
+        header.header_bytes
+        + header.grid_index_bytes
+        + header.num_label_bytes
+        + header.num_markov_model_bytes
+    )
+    if sections > len(data):
+        raise DecodeError(f"crackle header states {sections} bytes, the stream has {len(data)}")
     try:
         out = crackle.decompress(data)
     except Exception as e:
@@ -133,11 +151,7 @@ _DECODERS: dict[str, Callable[..., np.ndarray]] = {
 
 
 def decode_chunk(
-    encoding: str,
-    data: bytes,
-    full: tuple[int, int, int, int],
-    clipped: tuple[int, int, int, int],
-    dtype: np.dtype,
+    encoding: str, data: bytes, full: Shape, clipped: Shape, dtype: np.dtype
 ) -> np.ndarray:
     """Decode one chunk to an ``(x, y, z, c)`` array of shape ``clipped``.
 
@@ -150,6 +164,8 @@ def decode_chunk(
         raise DecodeError(f"unknown encoding {encoding!r}")
     if not data:
         raise DecodeError("empty chunk")
+    if math.prod(full) * np.dtype(dtype).itemsize > MAX_CHUNK_BYTES:
+        raise DecodeError(f"a chunk of {full} {np.dtype(dtype)} is over the size limit")
     out = np.asarray(decoder(bytes(data), full, clipped, np.dtype(dtype)))
     if out.ndim == 3:
         out = out[..., np.newaxis]
@@ -224,11 +240,7 @@ def run_isolated(
 
 
 def decode_isolated(
-    encoding: str,
-    data: bytes,
-    full: tuple[int, int, int, int],
-    clipped: tuple[int, int, int, int],
-    dtype: np.dtype,
+    encoding: str, data: bytes, full: Shape, clipped: Shape, dtype: np.dtype
 ) -> np.ndarray:
     """``decode_chunk`` in a worker process; a decoder crash or hang becomes a ``DecodeError``."""
     return run_isolated(

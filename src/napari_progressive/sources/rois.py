@@ -46,24 +46,32 @@ def read_rois(image: Location | str) -> dict[str, tuple[Roi, ...]]:
     loc = image if isinstance(image, Location) else Location.parse(image)
     out = {}
     for name in table_names(loc):
-        table = _read_table(loc.child("tables").child(name))
-        columns = list(table.var_names)
+        table_loc = loc.child("tables").child(name)
+        table = _read_table(table_loc)
+        columns = [str(c) for c in table.var_names]
         if not all(f"{a}_micrometer" in columns and f"len_{a}_micrometer" in columns for a in "xy"):
             continue
-        x = np.asarray(table.X, dtype=float)
-
-        def col(
-            label: str, default: float, x: np.ndarray = x, columns: list = columns
-        ) -> np.ndarray:
-            return x[:, columns.index(label)] if label in columns else np.full(len(x), default)
-
-        starts = np.stack([col(f"{a}_micrometer", 0.0) for a in AXES], axis=1)
-        sizes = np.stack([col(f"len_{a}_micrometer", 1.0) for a in AXES], axis=1)
+        x = _values(table, len(columns), table_loc)
+        starts = np.stack([_column(x, columns, f"{a}_micrometer", 0.0) for a in AXES], axis=1)
+        sizes = np.stack([_column(x, columns, f"len_{a}_micrometer", 1.0) for a in AXES], axis=1)
         out[name] = tuple(
             Roi(name, str(obs), (s[0], s[1], s[2]), (n[0], n[1], n[2]))
             for obs, s, n in zip(table.obs_names, starts.tolist(), sizes.tolist(), strict=True)
         )
     return out
+
+
+def _values(table: Any, n_columns: int, loc: Location) -> np.ndarray:
+    """The table's matrix as finite floats, one column per variable."""
+    try:
+        x = np.asarray(table.X, dtype=float)
+    except (TypeError, ValueError) as e:
+        raise SourceError(f"{loc.display}: ROI values are not numbers ({e})") from None
+    if x.ndim != 2 or x.shape[1] != n_columns:
+        raise SourceError(f"{loc.display}: ROI values of shape {x.shape} for {n_columns} columns")
+    if not np.isfinite(x).all():
+        raise SourceError(f"{loc.display}: ROI values must be finite")
+    return x
 
 
 def _column(x: np.ndarray, columns: list[str], label: str, default: float) -> np.ndarray:

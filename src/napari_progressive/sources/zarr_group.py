@@ -57,7 +57,7 @@ def read_node(loc: Location) -> ZarrNode | None:
 def open_array(loc: Location, zarr_format: int) -> ts.TensorStore:
     """The zarr array at ``loc`` as a read-only tensorstore."""
     driver = "zarr3" if zarr_format == 3 else "zarr"
-    return open_store({"driver": driver, "kvstore": loc.url}, loc.display)
+    return open_store({"driver": driver, "kvstore": loc.url}, loc.display, loc.timeout)
 
 
 def level_arrays(node: ZarrNode) -> list[ts.TensorStore]:

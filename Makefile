@@ -17,11 +17,18 @@ XVFB := xvfb-run -a -s "-screen 0 1920x1080x24"
 
 setup: $(VENV)/.installed
 
+# Each step says what it does and about how long it takes; pip lists what it
+# fetches, so the first install (a few minutes) is not silent.
 $(VENV)/.installed: pyproject.toml
+	@echo "==> Checking the system packages Qt, OpenGL and Xvfb need"
 	@bash scripts/system-deps.sh
-	@test -x $(PY) || $$(bash scripts/find-python.sh) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	@test -x $(PY) || { echo "==> Creating the virtual environment $(VENV) (a few seconds)"; \
+		$$(bash scripts/find-python.sh) -m venv $(VENV); }
+	@echo "==> Updating pip (a few seconds)"
+	@$(PY) -m pip install -q --upgrade pip
+	@echo "==> Installing napari-progressive and its dependencies (about 2 minutes the first time)"
+	$(PY) -m pip install -e '.[dev]'
+	@echo "==> Installed into $(VENV)"
 	@touch $@
 
 # Opens napari on the 18-level Mandelbrot. Without a display it renders on a

@@ -1,13 +1,39 @@
-"""Command line: ``napari-progressive demo | view URI | info URI | bench``."""
+"""Command line: ``napari-progressive demo | view URI | info URI | bench``.
+
+Exit codes (``EXIT_STATUS``, also in ``--help``): 0 done; 1 the dataset
+cannot be opened, or tiles failed to load; 2 a usage error; 3 a screenshot
+that did not reach full resolution in time; 130 interrupted by Ctrl-C.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
+
+from napari_progressive import __version__
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+#: The exit status of each way a window session ends (``cli_window.Outcome``).
+EXIT_STATUS_OF = {
+    "done": EXIT_OK,
+    "failed": EXIT_FAILED,
+    "partial": EXIT_PARTIAL,
+    "interrupted": EXIT_INTERRUPTED,
+}
+EXIT_STATUS = """exit status:
+  0    done
+  1    the dataset cannot be opened, or tiles failed to load (the screenshot is
+       still saved; the causes are printed)
+  2    usage error (bad arguments)
+  3    --screenshot: not at full resolution within --timeout (a partial
+       screenshot is saved)
+  130  interrupted (Ctrl-C)
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,19 +41,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="napari-progressive",
         description="Browse images far larger than memory in napari.",
+        epilog=EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="open a synthetic dataset that needs no files")
+    demo = _command(sub, "demo", "open a synthetic dataset that needs no files")
     demo.add_argument("dataset", choices=["mandelbrot"])
     demo.add_argument("--levels", type=int, default=18, help="pyramid levels (default 18)")
     demo.add_argument("--tile", type=int, default=512, help="tile size in px (default 512)")
     _add_view_options(demo)
-    view = sub.add_parser("view", help="open a path or URL progressively in napari")
+    view = _command(sub, "view", "open a path or URL progressively in napari")
     view.add_argument("uri", help="zarr/OME-Zarr path or URL, precomputed://URL, tensorstore JSON")
-    view.add_argument("--read-timeout", type=float, default=60.0, help="seconds per chunk read")
+    _add_read_timeout(view, 60.0)
     _add_view_options(view)
-    info = sub.add_parser("info", help="print levels, chunks, codecs, sizes and ROI tables")
+    info = _command(sub, "info", "print levels, chunks, codecs, sizes and ROI tables")
     info.add_argument("uri", help="zarr/OME-Zarr path or URL, precomputed://URL, tensorstore JSON")
+    _add_read_timeout(info, 30.0)
     bench = sub.add_parser(
         "bench", help="napari's multiscale vs progressive layers, same data and camera path"
     )
@@ -41,6 +71,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command(subparsers: Any, name: str, text: str) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` ends with the exit codes."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name, help=text, epilog=EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    return parser
+
+
+def _add_read_timeout(parser: argparse.ArgumentParser, default: float) -> None:
+    parser.add_argument(
+        "--read-timeout",
+        type=float,
+        default=default,
+        metavar="S",
+        help=f"seconds each metadata file or chunk read may take (default {default:g})",
+    )
+
+
 def _add_view_options(demo: argparse.ArgumentParser) -> None:
     demo.add_argument(
         "--screenshot", metavar="FILE", help="render, wait until idle, save the canvas, exit"
@@ -50,7 +98,7 @@ def _add_view_options(demo: argparse.ArgumentParser) -> None:
         type=float,
         nargs=2,
         metavar=("ROW", "COL"),
-        help="camera centre in level-0 pixels",
+        help="camera centre in level-0 pixels of the first layer",
     )
     demo.add_argument(
         "--center-complex",
@@ -59,7 +107,9 @@ def _add_view_options(demo: argparse.ArgumentParser) -> None:
         metavar=("RE", "IM"),
         help="camera centre as a point of the complex plane",
     )
-    demo.add_argument("--zoom", type=float, help="screen pixels per level-0 pixel")
+    demo.add_argument(
+        "--zoom", type=float, help="screen pixels per level-0 pixel of the first layer"
+    )
     demo.add_argument("--overlay", action="store_true", help="show the scale-debug overlay")
     demo.add_argument(
         "--size",
@@ -100,17 +150,22 @@ def _add_view_options(demo: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``napari-progressive`` console script."""
+    """Entry point of the ``napari-progressive`` console script (returns the exit status)."""
     args = build_parser().parse_args(argv)
-    if args.command == "demo":
-        return _demo(args)
-    if args.command == "view":
-        return _view(args)
-    if args.command == "info":
-        return _info(args)
-    if args.command == "bench":
-        return _bench(args)
-    return 2  # pragma: no cover - argparse rejects other commands
+    commands = {"demo": _demo, "view": _view, "info": _info, "bench": _bench}
+    try:
+        with ExitStack() as cleanup:  # a cluster started here is closed before returning
+            return commands[args.command](args, cleanup)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _failed(error: BaseException) -> int:
+    """Print why the dataset cannot be opened, in one line."""
+    from napari_progressive.sources.redact import redact_text
+
+    print(f"napari-progressive: {redact_text(str(error))}", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def _use_disk_cache(args: argparse.Namespace) -> None:
@@ -120,109 +175,94 @@ def _use_disk_cache(args: argparse.Namespace) -> None:
         set_disk_cache(args.disk_cache, int(args.disk_cache_gb * 2**30))
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _demo(args: argparse.Namespace, cleanup: ExitStack) -> int:
     import napari
 
     from napari_progressive import add_progressive_image
+    from napari_progressive.cli_window import add_dock_widget
     from napari_progressive.datasets import mandelbrot
     from napari_progressive.sources.mandelbrot import mandelbrot_display
 
     _use_disk_cache(args)
+    executor = _executor(args, cleanup)
     viewer = napari.Viewer(title="napari-progressive: Mandelbrot", show=True)
-    _dock_widget(viewer)
+    add_dock_widget(viewer)
     source = mandelbrot(levels=args.levels, tile=args.tile)
-    add_progressive_image(
-        viewer, source, executor=_executor(args), **mandelbrot_display(args.levels)
-    )
+    add_progressive_image(viewer, source, executor=executor, **mandelbrot_display(args.levels))
     if args.center_complex is not None:
-        row, col = source.data_coord_of(complex(*args.center_complex))
-        args.center = (row, col)
+        args.center = source.data_coord_of(complex(*args.center_complex))
     return _show(viewer, args)
 
 
-def _view(args: argparse.Namespace) -> int:
-    import napari
-
-    from napari_progressive import add_progressive_layers
+def _view(args: argparse.Namespace, cleanup: ExitStack) -> int:
     from napari_progressive.core.errors import ProgressiveError
+    from napari_progressive.integration.layer_factory import open_as_layers
+    from napari_progressive.sources.redact import redact_text
 
     _use_disk_cache(args)
-    viewer = napari.Viewer(title=f"napari-progressive: {args.uri}", show=True)
-    _dock_widget(viewer)
-    try:
-        add_progressive_layers(
-            viewer, args.uri, timeout=args.read_timeout, executor=_executor(args)
+    try:  # before any window: a dataset that cannot be opened is one line and exit 1
+        layers = open_as_layers(
+            args.uri, executor=_executor(args, cleanup), timeout=args.read_timeout
         )
     except ProgressiveError as e:
-        print(f"napari-progressive: {e}", file=sys.stderr)
-        viewer.close()
-        return 2
+        return _failed(e)
+    import napari
+
+    from napari_progressive.cli_window import add_dock_widget
+    from napari_progressive.integration.registration import register_with_napari
+
+    viewer = napari.Viewer(title=f"napari-progressive: {redact_text(args.uri)}", show=True)
+    add_dock_widget(viewer)
+    register_with_napari()
+    for layer in layers:
+        viewer.add_layer(layer)
     if args.center_complex is not None:
         print("--center-complex applies to the Mandelbrot demo only", file=sys.stderr)
     return _show(viewer, args)
 
 
-def _executor(args: argparse.Namespace) -> Any:
-    """A dask.distributed Client for ``--scheduler`` (None: the local thread pool)."""
+def _executor(args: argparse.Namespace, cleanup: ExitStack) -> Any:
+    """A dask.distributed Client for ``--scheduler`` (None: the local thread pool).
+
+    The client, and a cluster started for ``local``, are closed by ``cleanup``
+    when the command returns, client first: left to interpreter exit, their
+    connections were torn down in any order and printed ``CommClosedError``.
+    """
     if not args.scheduler:
         return None
-    import atexit
+    import logging
 
     from distributed import Client, LocalCluster
 
     if args.scheduler != "local":
-        client = Client(args.scheduler, set_as_default=False)
-        atexit.register(client.close)
-        return client
-    cluster = LocalCluster(processes=True, dashboard_address=None)
+        return cleanup.enter_context(Client(args.scheduler, set_as_default=False))
+    cluster = cleanup.enter_context(
+        LocalCluster(processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+    )
     print(f"started a LocalCluster at {cluster.scheduler_address}")
-    client = Client(cluster, set_as_default=False)
-    atexit.register(cluster.close)  # runs last: the client lets go of its data first
-    atexit.register(client.close)
-    return client
+    return cleanup.enter_context(Client(cluster, set_as_default=False))
 
 
 def _show(viewer: Any, args: argparse.Namespace) -> int:
-    """Apply camera and overlay options; run napari, or save a screenshot and exit."""
-    import napari
+    """Run napari on ``viewer`` (or take ``--screenshot``) and return the exit status."""
+    from napari_progressive.cli_window import show
 
-    from napari_progressive import set_debug_overlay, wait_until_idle
-    from napari_progressive.integration.api import progressive_layers
-    from napari_progressive.integration.window import resize_canvas
-
-    if args.center is not None:
-        viewer.scene.camera.center = tuple(args.center)
-    if args.zoom is not None:
-        viewer.scene.camera.zoom = args.zoom
-    for layer in progressive_layers(viewer):
-        set_debug_overlay(layer, args.overlay)
-    if args.screenshot is None:
-        napari.run()
-        return 0
-    resize_canvas(viewer, *args.size)
-    idle = wait_until_idle(viewer, timeout=args.timeout)
-    if args.full_window:
-        _refresh_widgets(viewer)
-    viewer.screenshot(args.screenshot, canvas_only=not args.full_window, flash=False)
-    print(f"saved {args.screenshot} ({'complete' if idle else 'timed out, partial'})")
-    viewer.close()
-    return 0 if idle else 1
+    return EXIT_STATUS_OF[show(viewer, args)]
 
 
-def _info(args: argparse.Namespace) -> int:
+def _info(args: argparse.Namespace, cleanup: ExitStack) -> int:
     from napari_progressive.core.errors import ProgressiveError
     from napari_progressive.sources.describe import describe
     from napari_progressive.sources.open import open_layers
 
     try:
-        print(describe(open_layers(args.uri), args.uri))
+        print(describe(open_layers(args.uri, timeout=args.read_timeout), args.uri))
     except ProgressiveError as e:
-        print(f"napari-progressive: {e}", file=sys.stderr)
-        return 2
-    return 0
+        return _failed(e)
+    return EXIT_OK
 
 
-def _bench(args: argparse.Namespace) -> int:
+def _bench(args: argparse.Namespace, cleanup: ExitStack) -> int:
     from qtpy.QtWidgets import QApplication
 
     from napari_progressive.bench.report import run_bench, write
@@ -230,27 +270,7 @@ def _bench(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication([])  # noqa: F841 - napari reuses it
     results = run_bench(args.scenarios, args.quick)
     print(write(results, args.json, args.markdown, args.plot))
-    return 0
-
-
-def _dock_widget(viewer: object) -> None:
-    from napari_progressive.integration.widget import ProgressiveWidget
-
-    viewer.window.add_dock_widget(  # type: ignore[attr-defined]
-        ProgressiveWidget(viewer),
-        name="Progressive loading",
-        area="right",
-    )
-
-
-def _refresh_widgets(viewer: object) -> None:
-    from qtpy.QtWidgets import QApplication
-
-    from napari_progressive.integration.widget import ProgressiveWidget
-
-    for widget in viewer.window._qt_window.findChildren(ProgressiveWidget):  # type: ignore[attr-defined]
-        widget._refresh()
-    QApplication.processEvents()
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ def test_info_and_view_commands(omezarr, tmp_path, capsys):
     import imageio.v3 as iio
 
     assert iio.imread(shot_file)[..., :3].std() > 10
-    assert main(["info", str(tmp_path / "nothing.zarr")]) == 2
+    assert main(["info", str(tmp_path / "nothing.zarr")]) == 1
     assert "no such file" in capsys.readouterr().err
 
 

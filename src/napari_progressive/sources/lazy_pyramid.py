@@ -17,7 +17,11 @@ import numpy as np
 import tensorstore as ts
 
 from napari_progressive.core.errors import SourceError
-from napari_progressive.sources.tensorstore_source import TensorStoreSource, native_chunks
+from napari_progressive.sources.tensorstore_source import (
+    DEFAULT_READ_TIMEOUT,
+    TensorStoreSource,
+    native_chunks,
+)
 from napari_progressive.sources.tiling import tile_shape
 from napari_progressive.sources.ts_context import shared_context
 
@@ -55,7 +59,11 @@ def as_tensorstore(array: Any) -> ts.TensorStore:
 
 
 def lazy_pyramid(
-    array: Any, *, name: str = "array", labels: bool | None = None
+    array: Any,
+    *,
+    name: str = "array",
+    labels: bool | None = None,
+    timeout: float = DEFAULT_READ_TIMEOUT,
 ) -> TensorStoreSource:
     """A source whose level 0 is ``array`` and whose coarser levels are computed on read."""
     base = as_tensorstore(array)
@@ -77,4 +85,6 @@ def lazy_pyramid(
     scales = [(1.0,) * (ndim - 2) + (2.0**k, 2.0**k) for k in range(len(levels))]
     translates = [(0.0,) * (ndim - 2) + ((2**k - 1) / 2,) * 2 for k in range(len(levels))]
     tiles = [tuple(min(t, s) for t, s in zip(tile, lv.shape, strict=True)) for lv in levels]
-    return TensorStoreSource(levels, name=name, scales=scales, translates=translates, tiles=tiles)
+    return TensorStoreSource(
+        levels, name=name, scales=scales, translates=translates, tiles=tiles, timeout=timeout
+    )

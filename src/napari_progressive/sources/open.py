@@ -22,7 +22,7 @@ from napari_progressive.sources.arrays import ArrayPyramidSource
 from napari_progressive.sources.layer_spec import LayerSpec
 from napari_progressive.sources.lazy_pyramid import lazy_pyramid
 from napari_progressive.sources.limits import read_json
-from napari_progressive.sources.location import Location
+from napari_progressive.sources.location import METADATA_TIMEOUT, Location
 from napari_progressive.sources.mandelbrot import (
     MANDELBROT_SCHEME,
     MandelbrotSource,
@@ -32,6 +32,7 @@ from napari_progressive.sources.mandelbrot import (
 from napari_progressive.sources.ngff import is_ngff
 from napari_progressive.sources.omezarr import open_omezarr
 from napari_progressive.sources.protocol import MultiscaleSource
+from napari_progressive.sources.redact import redact_text
 from napari_progressive.sources.tensorstore_source import (
     DEFAULT_READ_TIMEOUT,
     TensorStoreSource,
@@ -45,6 +46,7 @@ class Target:
     """What the user passed, with lazily probed metadata for path-like input."""
 
     data: Any
+    timeout: float = METADATA_TIMEOUT
 
     @cached_property
     def uri(self) -> str | None:
@@ -60,7 +62,7 @@ class Target:
         """Where a path or URL points (``precomputed://`` removed)."""
         if self.uri is None or self.uri.startswith(MANDELBROT_SCHEME):
             return None
-        return Location.parse(precomputed.strip_scheme(self.uri))
+        return Location.parse(precomputed.strip_scheme(self.uri), self.timeout)
 
     @cached_property
     def node(self) -> ZarrNode | None:
@@ -125,7 +127,12 @@ class SingleArrayAdapter:
 
     def open(self, target: Target, options: dict[str, Any]) -> list[LayerSpec]:  # noqa: D102
         name = options.get("name", "array")
-        source = lazy_pyramid(target.data, name=name, labels=options.get("labels"))
+        source = lazy_pyramid(
+            target.data,
+            name=name,
+            labels=options.get("labels"),
+            timeout=options.get("timeout", DEFAULT_READ_TIMEOUT),
+        )
         return [LayerSpec(source, "labels" if options.get("labels") else "image", name)]
 
 
@@ -145,9 +152,10 @@ class TensorStoreSpecAdapter:
         name = options.get("name", spec.get("driver", "tensorstore"))
         timeout = options.get("timeout", DEFAULT_READ_TIMEOUT)
         if spec.get("driver") == "neuroglancer_precomputed":  # every scale of its info
-            return _precomputed_specs(_kvstore_location(spec.get("kvstore")), name, timeout)
-        store = open_store(spec, name)
-        return [LayerSpec(lazy_pyramid(store, name=name), name=name)]
+            loc = _kvstore_location(spec.get("kvstore"), timeout)
+            return _precomputed_specs(loc, name, timeout)
+        store = open_store(spec, name, options.get("timeout", METADATA_TIMEOUT))
+        return [LayerSpec(lazy_pyramid(store, name=name, timeout=timeout), name=name)]
 
 
 def _spec_object(data: dict[str, Any] | str) -> dict[str, Any]:
@@ -163,16 +171,16 @@ def _spec_object(data: dict[str, Any] | str) -> dict[str, Any]:
     return spec
 
 
-def _kvstore_location(kvstore: Any) -> Location:
+def _kvstore_location(kvstore: Any, timeout: float) -> Location:
     """A location from a kvstore URL or JSON spec."""
     if isinstance(kvstore, dict):
         try:
             kvstore = ts.KvStore.Spec(kvstore).url
         except Exception as e:
-            raise SourceError(f"kvstore {kvstore}: {e}") from e
+            raise SourceError(redact_text(f"kvstore {kvstore}: {e}")) from e
     if not isinstance(kvstore, str):
-        raise SourceError(f"a tensorstore spec needs a kvstore, got {kvstore!r}")
-    return Location.parse(kvstore)
+        raise SourceError(redact_text(f"a tensorstore spec needs a kvstore, got {kvstore!r}"))
+    return Location.parse(kvstore, timeout)
 
 
 class MandelbrotAdapter:
@@ -266,7 +274,7 @@ class ZarrAdapter:
         stores = level_arrays(target.node)
         timeout = options.get("timeout", DEFAULT_READ_TIMEOUT)
         if len(stores) == 1:
-            source: MultiscaleSource = lazy_pyramid(stores[0], name=name)
+            source: MultiscaleSource = lazy_pyramid(stores[0], name=name, timeout=timeout)
         else:
             source = TensorStoreSource(stores, name=name, timeout=timeout)
         return [LayerSpec(source, name=name)]
@@ -294,7 +302,7 @@ def open_layers(uri_or_data: Any, **options: Any) -> list[LayerSpec]:
     ``split_channels`` and ``include_labels`` (OME-Zarr), ``labels``
     (a single array holds labels).
     """
-    target = Target(uri_or_data)
+    target = Target(uri_or_data, options.get("timeout", METADATA_TIMEOUT))
     for adapter in ADAPTERS:
         if adapter.supports(target):
             return adapter.open(target, options)

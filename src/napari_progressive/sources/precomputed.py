@@ -31,6 +31,7 @@ from napari_progressive.sources.limits import (
     integers,
 )
 from napari_progressive.sources.precomputed_codecs import CODEC_ENCODINGS, decode_isolated
+from napari_progressive.sources.redact import redact_text
 from napari_progressive.sources.tensorstore_source import DEFAULT_READ_TIMEOUT, open_store
 from napari_progressive.sources.ts_context import shared_context, shared_loop
 
@@ -176,7 +177,7 @@ class _CodecChunks:
             try:
                 self._kv = ts.KvStore.open(spec, context=shared_context()).result(timeout=timeout)
             except Exception as e:
-                raise MetadataError(loc.where("info"), "sharding", str(e)) from e
+                raise MetadataError(loc.where("info"), "sharding", redact_text(str(e))) from e
         else:
             self._kv = scale_loc.kvstore
         self._grid = tuple(-(-n // c) for n, c in zip(scale.size, scale.chunk, strict=True))
@@ -236,7 +237,7 @@ def open_scales(
             store = _codec_store(loc, info, scale, timeout)
         else:
             spec = {"driver": "neuroglancer_precomputed", "kvstore": loc.url, "scale_index": i}
-            store = open_store(spec, loc.where(scale.key))
+            store = open_store(spec, loc.where(scale.key), loc.timeout)
         if info.channels == 1:
             store = store[..., 0]
         stores.append(store.T)

@@ -15,6 +15,7 @@ import numpy as np
 
 from napari_progressive.core.errors import MetadataError, SourceError
 from napari_progressive.sources.location import Location
+from napari_progressive.sources.redact import redact_text
 from napari_progressive.sources.zarr_group import read_node
 
 AXES = ("z", "y", "x")
@@ -88,4 +89,4 @@ def _read_table(loc: Location) -> Any:
     try:
         return anndata.read_zarr(zarr.open_group(store, mode="r"))
     except Exception as e:
-        raise SourceError(f"{loc.display}: cannot read the table ({e})") from e
+        raise SourceError(f"{loc.display}: cannot read the table ({redact_text(str(e))})") from e

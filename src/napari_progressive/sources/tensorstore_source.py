@@ -10,6 +10,9 @@ import tensorstore as ts
 
 from napari_progressive.core.errors import ChunkReadError, SourceError
 from napari_progressive.core.geometry import Level, implied_transforms, validate_levels
+from napari_progressive.sources.location import METADATA_TIMEOUT
+from napari_progressive.sources.read_failure import failure_cause
+from napari_progressive.sources.redact import redacted_error
 from napari_progressive.sources.tiling import tile_shape
 from napari_progressive.sources.ts_context import shared_context
 
@@ -31,8 +34,14 @@ def native_chunks(store: ts.TensorStore) -> tuple[int | None, ...]:
     return tuple(int(c) if c else None for c in shape)
 
 
-def open_store(spec: dict[str, Any] | str, where: str) -> ts.TensorStore:
-    """Open a read-only tensorstore from a spec, with the shared context."""
+def open_store(
+    spec: dict[str, Any] | str, where: str, timeout: float = METADATA_TIMEOUT
+) -> ts.TensorStore:
+    """Open a read-only tensorstore from a spec, with the shared context.
+
+    Opening reads the array's metadata: ``timeout`` bounds it, and a failure
+    says why in a line (``sources.read_failure``), ``where`` (redacted) first.
+    """
     if isinstance(spec, str):
         try:
             spec = json.loads(spec)
@@ -40,12 +49,13 @@ def open_store(spec: dict[str, Any] | str, where: str) -> ts.TensorStore:
             raise SourceError(f"{where}: not a tensorstore JSON spec ({e})") from e
     if not isinstance(spec, dict):
         raise SourceError(f"{where}: a tensorstore spec is a JSON object")
+    future = ts.open(spec, read=True, context=shared_context())
     try:
-        return ts.open(spec, read=True, context=shared_context()).result(timeout=60)
-    except TimeoutError as e:
-        raise SourceError(f"{where}: no answer within 60 s") from e
+        return future.result(timeout=timeout)
     except Exception as e:
-        raise SourceError(f"{where}: cannot open ({e})") from e
+        future.cancel()
+        cause = failure_cause(e, timeout)
+        raise SourceError(f"{where}: cannot open: {cause}") from redacted_error(e)
 
 
 def stores_identity(stores: Sequence[ts.TensorStore]) -> str | None:
@@ -144,10 +154,7 @@ class TensorStoreSource:
         future = self._stores[level][region].read()
         try:
             return np.asarray(future.result(timeout=self._timeout))
-        except TimeoutError as e:
-            future.cancel()
-            raise ChunkReadError(
-                self._name, level, index, f"no answer within {self._timeout:g} s"
-            ) from e
         except Exception as e:
-            raise ChunkReadError(self._name, level, index, f"{type(e).__name__}: {e}") from e
+            future.cancel()  # a request still queued is dropped; see ``ts_context``
+            cause = failure_cause(e, self._timeout)
+            raise ChunkReadError(self._name, level, index, cause) from redacted_error(e)

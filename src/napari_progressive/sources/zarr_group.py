@@ -64,7 +64,7 @@ def open_array(loc: Location, zarr_format: int) -> ts.TensorStore:
     a whole one), is a ``MetadataError`` naming the array's metadata file.
     """
     driver, key = ("zarr3", "zarr.json") if zarr_format == 3 else ("zarr", ".zarray")
-    store = open_store({"driver": driver, "kvstore": loc.url}, loc.display)
+    store = open_store({"driver": driver, "kvstore": loc.url}, loc.display, loc.timeout)
     check_shape(loc.where(key), "shape", tuple(int(n) for n in store.shape))
     chunk = native_chunks(store)
     field = "chunk_grid" if zarr_format == 3 else "chunks"

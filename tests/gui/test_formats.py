@@ -69,6 +69,7 @@ def test_info_and_view_commands(omezarr, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "image layer 'image [ch0]'" in out and "level 0: shape (300, 400)" in out
     assert "ROI table 'FOV_ROI_table': 2 ROIs" in out
+    assert "codecs zstd" in out  # the stored compressor, never the driver's name
     shot_file = tmp_path / "view.png"
     assert main(["view", str(omezarr), "--screenshot", str(shot_file), "--size", "400", "300"]) == 0
     import imageio.v3 as iio

@@ -13,19 +13,18 @@ if TYPE_CHECKING:
 
 
 def _codecs(store: Any) -> str:
-    """The codecs a tensorstore's metadata names (empty when it has none)."""
-    try:
-        spec = store.spec(minimal_spec=True).to_json()
-    except Exception:
-        return ""
-    meta = spec.get("metadata") or spec.get("scale_metadata") or {}
+    """The codecs a tensorstore's chunks are stored with (empty when it states none)."""
+    codec = getattr(store, "codec", None)
+    meta = codec.to_json() if codec is not None else {}
     if "codecs" in meta:
         return ", ".join(c.get("name", "?") for c in meta["codecs"])
     if "compressor" in meta:
-        return str((meta["compressor"] or {}).get("id", "none"))
+        compressor = meta["compressor"] or {}
+        name = str(compressor.get("id", "none"))
+        return f"{name}/{compressor['cname']}" if compressor.get("cname") else name
     if "encoding" in meta:
         return str(meta["encoding"])
-    return spec.get("driver", "")
+    return ""
 
 
 def _size(nbytes: float) -> str:

@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from napari_progressive.core.errors import MetadataError, ProgressiveError
+from napari_progressive.core.errors import MetadataError
 from napari_progressive.core.geometry import MAX_AXIS, MAX_CHUNK_BYTES
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from napari_progressive.sources.location import Location
 
 #: tensorstore's largest finite index (``kMaxFiniteIndex``): origins and ends stay within.
 MAX_INDEX = MAX_AXIS
@@ -83,18 +82,6 @@ def check_levels(where: str, field: str, count: int) -> None:
     """A pyramid lists between one and ``MAX_LEVELS`` levels."""
     if not 1 <= count <= MAX_LEVELS:
         raise MetadataError(where, field, f"lists {count} levels (1 to {MAX_LEVELS} allowed)")
-
-
-def read_json(loc: Location, key: str) -> dict[str, Any] | None:
-    """``loc.read_json(key)``, with a document too deep or a number too long as a MetadataError."""
-    try:
-        return loc.read_json(key)
-    except ProgressiveError:
-        raise
-    except RecursionError:
-        raise MetadataError(loc.where(key), "", "JSON nested too deeply") from None
-    except ValueError as e:  # int() of a literal over sys.get_int_max_str_digits()
-        raise MetadataError(loc.where(key), "", f"not valid JSON ({e})") from None
 
 
 def _short(value: Any) -> str:

@@ -133,8 +133,10 @@ class Location:
             return None
         try:
             doc = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise MetadataError(self.where(key), "", f"not valid JSON ({e})") from e
+        except RecursionError:
+            raise MetadataError(self.where(key), "", "JSON nested too deeply") from None
+        except ValueError as e:  # bad JSON, bad UTF-8, or a number over Python's digit limit
+            raise MetadataError(self.where(key), "", f"not valid JSON ({e})") from None
         if not isinstance(doc, dict):
             raise MetadataError(self.where(key), "", "expected a JSON object")
         return doc

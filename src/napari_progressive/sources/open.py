@@ -21,7 +21,6 @@ from napari_progressive.sources import precomputed
 from napari_progressive.sources.arrays import ArrayPyramidSource
 from napari_progressive.sources.layer_spec import LayerSpec
 from napari_progressive.sources.lazy_pyramid import lazy_pyramid
-from napari_progressive.sources.limits import read_json
 from napari_progressive.sources.location import METADATA_TIMEOUT, Location
 from napari_progressive.sources.mandelbrot import (
     MANDELBROT_SCHEME,
@@ -72,7 +71,7 @@ class Target:
     @cached_property
     def info(self) -> dict[str, Any] | None:
         """A precomputed ``info`` document at the location, if any."""
-        return read_json(self.location, "info") if self.location is not None else None
+        return self.location.read_json("info") if self.location is not None else None
 
 
 class Adapter(Protocol):
@@ -219,7 +218,7 @@ class PrecomputedAdapter:
 
 
 def _precomputed_specs(loc: Location, name: str, timeout: float) -> list[LayerSpec]:
-    doc = read_json(loc, "info")
+    doc = loc.read_json("info")
     if doc is None:
         raise SourceError(f"{loc.where('info')}: no precomputed info file")
     info = precomputed.parse_info(doc, loc.where("info"))

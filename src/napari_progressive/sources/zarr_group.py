@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from napari_progressive.core.errors import MetadataError, SourceError
-from napari_progressive.sources.limits import check_chunk, check_shape, read_json
+from napari_progressive.sources.limits import check_chunk, check_shape
 from napari_progressive.sources.tensorstore_source import native_chunks, open_store
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class ZarrNode:
 
 def read_node(loc: Location) -> ZarrNode | None:
     """The zarr node at ``loc`` (v3 first, then v2), None when there is none."""
-    doc = read_json(loc, "zarr.json")
+    doc = loc.read_json("zarr.json")
     if doc is not None:
         node_type = doc.get("node_type")
         if doc.get("zarr_format") != 3 or node_type not in ("group", "array"):
@@ -49,9 +49,9 @@ def read_node(loc: Location) -> ZarrNode | None:
             raise MetadataError(loc.where("zarr.json"), "attributes", "must be a JSON object")
         return ZarrNode(loc, 3, node_type, attrs)
     for key, kind in ((".zarray", "array"), (".zgroup", "group")):
-        if read_json(loc, key) is not None:
-            return ZarrNode(loc, 2, kind, read_json(loc, ".zattrs") or {})  # type: ignore[arg-type]
-    attrs = read_json(loc, ".zattrs")
+        if loc.read_json(key) is not None:
+            return ZarrNode(loc, 2, kind, loc.read_json(".zattrs") or {})  # type: ignore[arg-type]
+    attrs = loc.read_json(".zattrs")
     if attrs is not None:  # some writers leave out .zgroup
         return ZarrNode(loc, 2, "group", attrs)
     return None

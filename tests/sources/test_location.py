@@ -97,3 +97,12 @@ def test_failure_causes_of_plain_errors():
     assert failure_cause(TimeoutError(), 2.5) == "no answer within 2.5 s"
     assert failure_cause(OSError("truncated"), 1) == "OSError: truncated"
     assert http_cause(301).startswith("HTTP 301 Moved Permanently: redirects are not followed")
+
+
+def test_cache_identities_leave_out_credentials():
+    from napari_progressive.sources.redact import without_secrets, without_secrets_text
+
+    url = "https://user:pw@host:8080/data/img.zarr/?token=abc#frag"
+    assert without_secrets(url) == "https://host:8080/data/img.zarr/"
+    text = '{"kvstore": {"base_url": "http://u:p@h/a?sig=1", "path": "x/"}}'
+    assert without_secrets_text(text) == '{"kvstore": {"base_url": "http://h/a", "path": "x/"}}'

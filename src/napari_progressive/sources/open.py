@@ -31,7 +31,7 @@ from napari_progressive.sources.mandelbrot import (
 from napari_progressive.sources.ngff import is_ngff
 from napari_progressive.sources.omezarr import open_omezarr
 from napari_progressive.sources.protocol import MultiscaleSource
-from napari_progressive.sources.redact import redact_text
+from napari_progressive.sources.redact import redact_text, without_secrets
 from napari_progressive.sources.tensorstore_source import (
     DEFAULT_READ_TIMEOUT,
     TensorStoreSource,
@@ -229,7 +229,7 @@ def _precomputed_specs(loc: Location, name: str, timeout: float) -> list[LayerSp
         scales=scales,
         translates=translates,
         timeout=timeout,
-        identity=f"precomputed:{loc.url}",
+        identity=f"precomputed:{without_secrets(loc.prefix)}",
     )
     kind: Literal["image", "labels"] = "labels" if info.type == "segmentation" else "image"
     channel = ("c",) if info.channels > 1 else ()

@@ -39,6 +39,23 @@ def redacted(url: str) -> str:
     )
 
 
+def without_secrets(url: str) -> str:
+    """``url`` less its user part, query and fragment: what names the data, not the access.
+
+    Cache identities use it, so a rotated token or password keeps the cache.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.split("?", 1)[0]
+    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, "", ""))
+
+
+def without_secrets_text(text: str) -> str:
+    """``text`` with every URL in it reduced by ``without_secrets``."""
+    return _URL_IN_TEXT.sub(lambda m: without_secrets(m.group(0)), text)
+
+
 def redact_text(text: str) -> str:
     """``text`` with every URL in it redacted (error messages of tensorstore and others)."""
     return _URL_IN_TEXT.sub(lambda m: redacted(m.group(0)), text)

@@ -12,7 +12,7 @@ from napari_progressive.core.errors import ChunkReadError, SourceError
 from napari_progressive.core.geometry import Level, implied_transforms, validate_levels
 from napari_progressive.sources.location import METADATA_TIMEOUT
 from napari_progressive.sources.read_failure import failure_cause
-from napari_progressive.sources.redact import redacted_error
+from napari_progressive.sources.redact import redacted_error, without_secrets_text
 from napari_progressive.sources.tiling import tile_shape
 from napari_progressive.sources.ts_context import shared_context
 
@@ -72,7 +72,7 @@ def stores_identity(stores: Sequence[ts.TensorStore]) -> str | None:
             spec = store.spec(minimal_spec=True).to_json()
         except Exception:
             return None
-        text = json.dumps(spec, sort_keys=True)
+        text = without_secrets_text(json.dumps(spec, sort_keys=True))
         if '"kvstore"' not in text or '"driver": "array"' in text:
             return None
         specs.append(text)

@@ -122,7 +122,7 @@ def test_a_cancelled_opening_adds_nothing(viewer, tmp_path, qtbot):
     ds.write_omezarr(tmp_path / "img.zarr", ds.smooth_image((200, 300)), "0.4", "yx", (64, 64))
     gate = threading.Event()
     with ds.StaticServer(tmp_path, gate=gate) as base:
-        job = open_in_background(viewer, f"{base}/img.zarr", "img.zarr")
+        job = open_in_background(viewer, f"{base}/img.zarr")
         job.progress.cancel()
         gate.set()
         qtbot.waitUntil(job.done.is_set, timeout=20_000)

@@ -19,6 +19,7 @@ from superqt.utils import ensure_main_thread
 
 from napari_progressive.core.errors import ProgressiveError
 from napari_progressive.integration.layer_factory import dataset_layers, open_dataset
+from napari_progressive.sources.redact import redacted
 
 if TYPE_CHECKING:
     import napari
@@ -29,9 +30,10 @@ if TYPE_CHECKING:
 class BackgroundOpen:
     """One dataset being opened on a worker thread for ``viewer``."""
 
-    def __init__(self, viewer: napari.Viewer, uri: str, label: str, **options: Any) -> None:
+    def __init__(self, viewer: napari.Viewer, uri: str, **options: Any) -> None:
         self.viewer = viewer
         self.uri = uri
+        label = redacted(uri)  # what the user sees: no password, no token
         self.layers: list[Any] = []
         self.error: BaseException | None = None
         self.done = threading.Event()
@@ -63,7 +65,7 @@ class BackgroundOpen:
             if error is not None:
                 self.error = error
                 reason = str(error) if isinstance(error, ProgressiveError) else repr(error)
-                show_error(f"napari-progressive: cannot open {self.uri}: {reason}")
+                show_error(f"napari-progressive: cannot open {redacted(self.uri)}: {reason}")
                 return
             assert opened is not None
             self.layers = dataset_layers(opened)
@@ -79,8 +81,8 @@ class BackgroundOpen:
 _running: set[BackgroundOpen] = set()
 
 
-def open_in_background(viewer: napari.Viewer, uri: str, label: str) -> BackgroundOpen:
+def open_in_background(viewer: napari.Viewer, uri: str) -> BackgroundOpen:
     """Start opening ``uri`` for ``viewer``; its layers are added when ready."""
-    job = BackgroundOpen(viewer, uri, label)
+    job = BackgroundOpen(viewer, uri)
     _running.add(job)
     return job

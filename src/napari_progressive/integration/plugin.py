@@ -64,7 +64,7 @@ def _read(path: str | list[str]) -> list[Any]:
         viewer = napari.current_viewer()
         if viewer is not None:
             for p in remote:
-                open_in_background(viewer, p, p)
+                open_in_background(viewer, p)
             paths = [p for p in paths if p not in remote]
             if not paths:
                 return [(None,)]

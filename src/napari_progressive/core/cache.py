@@ -223,6 +223,14 @@ class HostCache:
             if pinned and key not in self._cache.data:
                 self.pinned_bytes -= self._pinned.pop(key, 0)
 
+    def drop_owner(self, owner: Hashable) -> int:
+        """Forget every key of ``owner`` (a layer that is gone); returns the bytes freed."""
+        with self._lock:
+            before = self.nbytes
+            for key in [k for k in self._cache.data if _owner(k) == owner]:
+                self._cache.retire(key)
+            return before - self.nbytes
+
     def score_table_size(self) -> int:
         """Number of keys the scorer remembers (bounded by the cache's keys)."""
         return len(self._cache.scorer.time)

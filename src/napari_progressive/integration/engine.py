@@ -12,6 +12,8 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+import weakref
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -38,6 +40,24 @@ if TYPE_CHECKING:
     from napari_progressive.sources.protocol import MultiscaleSource
 
 _ids = itertools.count()
+#: Engines using each host-cache owner: its tiles go when the last one is released.
+_owners_in_use: Counter[Hashable] = Counter()
+#: A token per in-memory source object: ``id()`` is reused once an object dies,
+#: and a new source must never be served a dead one's tiles.
+_tokens: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+
+def _object_token(source: object) -> Hashable:
+    """A token that names ``source`` for as long as it lives, never reused."""
+    try:
+        token = _tokens.get(source)
+        if token is None:
+            token = _tokens[source] = next(_ids)
+        return ("object", token)
+    except TypeError:  # neither hashable nor weakly referable: a token of its own
+        return ("object", next(_ids))
+
+
 #: The coarsest levels kept in the host cache's pinned reserve.
 PINNED_LEVELS = 2
 #: Seconds before a failed tile is tried again: doubles per failure up to this.
@@ -108,8 +128,10 @@ class LayerEngine:
         self._owner: Hashable = (
             ("layer", next(_ids))
             if self._keep_raw
-            else ("data", identity or id(source), self.format)
+            else ("data", identity or _object_token(source), self.format)
         )
+        _owners_in_use[self._owner] += 1
+        self._holding = True
         # The persistent tier serves sources with a stable identity whose
         # chunks are read in this process (cluster workers have their own disks).
         self._disk = (
@@ -127,6 +149,21 @@ class LayerEngine:
         self.on_tile: Callable[[TileKey], None] | None = None
 
     # -- main thread ------------------------------------------------------------
+
+    def release(self) -> None:
+        """Stop loading and let go of the host cache (the layer left its viewer).
+
+        The owner's cached tiles go once no other engine shares them. A view
+        set later (the layer is added again) loads them anew.
+        """
+        self.set_view(None)
+        if not self._holding:
+            return
+        self._holding = False
+        _owners_in_use[self._owner] -= 1
+        if _owners_in_use[self._owner] <= 0:
+            del _owners_in_use[self._owner]
+            self._cache.drop_owner(self._owner)
 
     def attach(self, visual: TiledImageVisual) -> None:
         """Draw into ``visual`` from now on."""
@@ -147,6 +184,9 @@ class LayerEngine:
             return
         if self.plan is not None and self.plan.view == view:
             return
+        if not self._holding:
+            self._holding = True
+            _owners_in_use[self._owner] += 1
         self._apply(plan_view(self.levels, view, self.mappings, self.lod_bias, motion))
 
     def set_texture_mapping(

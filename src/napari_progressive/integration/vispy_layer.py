@@ -138,7 +138,7 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         self._redraw_timer.stop()
         if self._watched_canvas is not None:
             self._watched_canvas.events.draw.disconnect(self.update_view)
-        self.layer.engine.set_view(None)
+        self.layer.engine.release()  # stops loading, frees the layer's host-cache share
         self.node.release()  # its texture pages go back to the shared budget
         super().close()
 

@@ -232,3 +232,24 @@ def test_scrubbing_z_keeps_the_last_plane_until_the_new_one_covers_the_view(view
     shot(viewer)  # the last plane arrives and replaces what was shown
     assert layer.get_value((5, 256, 256)) == stack[5, 256, 256]
     assert npg.stats(layer)["levels"] == [0]
+
+
+class _Outage(InstrumentedSource):
+    """Every read fails until ``back`` is set (a server that is down, then returns)."""
+
+    back = False
+
+    def read_chunk(self, level, index):
+        if not self.back:
+            raise OSError("connection refused")
+        return self.inner.read_chunk(level, index)
+
+
+def test_tiles_failed_in_an_outage_come_back_while_the_camera_is_still(viewer, shot, qtbot):
+    src = _Outage(encoded_pyramid())
+    layer = _add(viewer, src)
+    qtbot.waitUntil(lambda: npg.stats(layer)["failed"] > 0, timeout=10_000)
+    src.back = True  # the camera does not move from here on
+    qtbot.waitUntil(lambda: npg.stats(layer)["failed"] == 0, timeout=20_000)
+    img = shot(viewer)
+    assert (img[..., :3].max(axis=-1) > 0).mean() > 0.3

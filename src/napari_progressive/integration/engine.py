@@ -248,6 +248,12 @@ class LayerEngine:
         """Error message of every tile that failed to load."""
         return {k: f.error for k, f in self._failures.items()}
 
+    def next_retry_in(self) -> float | None:
+        """Seconds until the first failed tile the view needs may be tried again (None: none)."""
+        needed = self.plan.keys if self.plan is not None else frozenset()
+        times = [f.retry_at for k, f in self._failures.items() if k in needed]
+        return max(0.0, min(times) - time.monotonic()) if times else None
+
     def failure_causes(self) -> dict[str, int]:
         """Why tiles the current view needs failed (the reason, without the chunk), and how many."""
         needed = self.plan.keys if self.plan is not None else frozenset()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from napari.layers._scalar_field._slice import _ScalarFieldSliceResponse
 from napari.utils.events import Event, EventEmitter
+from qtpy.QtCore import QTimer
 from superqt.utils import qthrottled
 
 from napari_progressive.core.executor import as_executor, shared_thread_pool
@@ -160,6 +161,10 @@ class ProgressiveLayerBase(_LayerBase):
         self.engine.on_tile = self._on_tile
         self._plan_throttled = qthrottled(self._plan_now, timeout=PLAN_INTERVAL_MS)
         self._loading_status = LoadingStatus(self)
+        # Failed tiles are tried again on their own, also while the camera is still.
+        self._retry_timer = QTimer()
+        self._retry_timer.setSingleShot(True)
+        self._retry_timer.timeout.connect(self._retry_failed)
 
     @property
     def debug_overlay(self) -> bool:
@@ -274,7 +279,19 @@ class ProgressiveLayerBase(_LayerBase):
 
     def _plan_now(self, view: ViewState | None) -> None:
         self.engine.set_view(view, self._motion.motion)
+        self._schedule_retry()
         self.loading()
+
+    def _schedule_retry(self) -> None:
+        delay = self.engine.next_retry_in()
+        if delay is None:
+            self._retry_timer.stop()
+        elif not self._retry_timer.isActive():
+            self._retry_timer.start(int(delay * 1000) + 5)
+
+    def _retry_failed(self) -> None:
+        self.engine.replan()
+        self._schedule_retry()
 
     def view_state(
         self, lo: np.ndarray, hi: np.ndarray, data_per_px: float, canvas: tuple[int, int]
@@ -334,6 +351,7 @@ class ProgressiveLayerBase(_LayerBase):
 
     def _on_results(self) -> None:
         self.engine.drain()
+        self._schedule_retry()
         self.loading()
 
     def _on_tile(self, key: TileKey) -> None:

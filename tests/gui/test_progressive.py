@@ -253,3 +253,14 @@ def test_tiles_failed_in_an_outage_come_back_while_the_camera_is_still(viewer, s
     qtbot.waitUntil(lambda: npg.stats(layer)["failed"] == 0, timeout=20_000)
     img = shot(viewer)
     assert (img[..., :3].max(axis=-1) > 0).mean() > 0.3
+
+
+def test_the_thumbnail_survives_a_trip_to_3d(viewer, shot):
+    layer = _add(viewer, encoded_pyramid())
+    shot(viewer)
+    before = np.asarray(layer.thumbnail)[..., :3].mean()
+    assert before > 20
+    viewer.dims.ndisplay = 3
+    viewer.dims.ndisplay = 2
+    shot(viewer)
+    assert np.asarray(layer.thumbnail)[..., :3].mean() == before

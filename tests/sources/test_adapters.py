@@ -266,3 +266,21 @@ class TestPrecomputedCrackleSharded(PrecomputedSuite):
     dtype = np.uint64
     labels = True
     sharded = True
+
+
+def test_label_images_without_units_take_their_images_units(tmp_path):
+    import json
+
+    from napari_progressive.sources.open import open_layers
+
+    path = tmp_path / "img.zarr"
+    image = ds.smooth_image((100, 120))
+    ds.write_omezarr(path, image, "0.4", "yx", (64, 64), labels=ds.segmentation((100, 120)))
+    attrs = json.loads((path / ".zattrs").read_text())
+    for axis in attrs["multiscales"][0]["axes"]:
+        axis["unit"] = "micrometer"
+    (path / ".zattrs").write_text(json.dumps(attrs))
+    image_spec, label_spec = open_layers(str(path))
+    assert image_spec.display["units"] == ("micrometer", "micrometer")
+    assert label_spec.kind == "labels"
+    assert label_spec.display["units"] == image_spec.display["units"]

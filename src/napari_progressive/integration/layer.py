@@ -162,8 +162,7 @@ class ProgressiveImage(ProgressiveLayerBase, Image):
     def _update_thumbnail(self) -> None:
         coarsest = self._coarsest_image()
         if coarsest is None:
-            super()._update_thumbnail()
-            return
+            return  # nothing in view yet (e.g. in 3D): keep the last thumbnail
         lo, hi = self.contrast_limits
         span = (hi - lo) or 1.0
         th, tw = self._thumbnail_shape[:2]

@@ -36,8 +36,24 @@ def open_omezarr(
     stores = _level_stores(node, group.multiscales)
     specs = _image_specs(node, group, stores, split_channels, timeout)
     if include_labels and not group.is_label:
-        specs.extend(_label_specs(node, timeout))
+        specs.extend(_with_units_of(specs[0], label) for label in _label_specs(node, timeout))
     return specs
+
+
+def _with_units_of(image: LayerSpec, label: LayerSpec) -> LayerSpec:
+    """``label`` with the image's unit on every axis it names without one.
+
+    Label images often state no units; napari would then warn that the
+    layers disagree and hide the scale bar.
+    """
+    image_axes = image.display.get("axis_labels", ())
+    image_units = dict(zip(image_axes, image.display.get("units", ()), strict=True))
+    names = label.display.get("axis_labels", ())
+    units = label.display.get("units", (None,) * len(names))
+    label.display["units"] = tuple(
+        unit or image_units.get(name) for name, unit in zip(names, units, strict=True)
+    )
+    return label
 
 
 def _open_container(

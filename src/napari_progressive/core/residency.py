@@ -121,6 +121,11 @@ class TexturePool:
         return sorted(self._pages)
 
     @property
+    def has_free_slot(self) -> bool:
+        """Whether a new key fits on the pages held now, without evicting or a new page."""
+        return bool(self._free)
+
+    @property
     def n_slots(self) -> int:
         """Slots on the pages held now."""
         return len(self._pages) * self.slots_per_page

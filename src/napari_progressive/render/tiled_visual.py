@@ -407,10 +407,14 @@ class TiledImageVisual(Visual):
         assert self._plan is not None
         budget = self.upload_bytes_per_frame
         per_page = self._pool.slots_per_page
+        new_pages = 0
         for key in [t.key for t in self._plan.tiles if t.key in self._staged]:
             tile = self._staged[key]
             if budget < tile.nbytes and budget < self.upload_bytes_per_frame:
                 break  # the rest waits for the next frame
+            if new_pages and not self._pool.has_free_slot:
+                break  # one texture allocation per frame: the next page comes next frame
+            pages_before = len(self._textures)
             slot = self._pool.acquire(key)
             if slot is None:
                 self._staged.clear()  # the budget holds only tiles that views need
@@ -421,6 +425,7 @@ class TiledImageVisual(Visual):
             self._page_texture(page).set_data(
                 tile[..., None], offset=(row * self._tile[0], col * self._tile[1])
             )
+            new_pages += len(self._textures) - pages_before
             self._sizes[key] = tile.shape[:2]
             budget -= tile.nbytes
             self.uploaded_bytes += tile.nbytes

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import tensorstore as ts
 
-from napari_progressive.core.errors import ChunkReadError, SourceError
+from napari_progressive.core.errors import ChunkReadError, DecodeError, SourceError
 from napari_progressive.core.geometry import Level, implied_transforms, validate_levels
+from napari_progressive.sources.blosc_guard import BloscGuard
 from napari_progressive.sources.location import METADATA_TIMEOUT
 from napari_progressive.sources.read_failure import failure_cause
 from napari_progressive.sources.redact import redacted_error, without_secrets_text
@@ -127,6 +128,7 @@ class TensorStoreSource:
             raise SourceError(f"{name}: {e}") from e
         self._levels = tuple(levels)
         self._identity = identity if identity is not None else stores_identity(self._stores)
+        self._guards = [BloscGuard.for_store(s) for s in self._stores]
 
     @property
     def identity(self) -> str | None:
@@ -151,6 +153,12 @@ class TensorStoreSource:
     def read_chunk(self, level: int, index: tuple[int, ...]) -> np.ndarray:
         """Read one tile, waiting at most the read timeout."""
         region = self._levels[level].chunk_slices(index)
+        guard = self._guards[level]
+        if guard is not None:
+            try:
+                guard.check(region, self._timeout)
+            except DecodeError as e:
+                raise ChunkReadError(self._name, level, index, str(e)) from e
         future = self._stores[level][region].read()
         try:
             return np.asarray(future.result(timeout=self._timeout))

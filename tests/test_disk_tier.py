@@ -11,13 +11,13 @@ import zarr
 from napari_progressive.core.cache import HostCache
 from napari_progressive.core.disk_cache import DiskCache
 from napari_progressive.core.executor import shared_thread_pool
+from napari_progressive.core.source import source_identity
 from napari_progressive.core.view import ViewState
 from napari_progressive.integration.engine import LayerEngine
 from napari_progressive.sources.arrays import ArrayPyramidSource
 from napari_progressive.sources.faults import FaultInjectingSource
 from napari_progressive.sources.lazy_pyramid import lazy_pyramid
 from napari_progressive.sources.mandelbrot import MandelbrotSource
-from napari_progressive.sources.protocol import source_identity
 from napari_progressive.sources.tensorstore_source import TensorStoreSource
 from tests.pyramids import encoded_level
 

@@ -24,9 +24,9 @@ import zarr
 from napari_progressive.core.disk_cache import STALE_TMP_SECONDS, DiskCache
 from napari_progressive.core.errors import DiskCacheWarning
 from napari_progressive.core.geometry import Level
+from napari_progressive.core.source import source_identity
 from napari_progressive.integration.engine import DiskTier, read_chunk
 from napari_progressive.sources.arrays import ArrayPyramidSource
-from napari_progressive.sources.protocol import source_identity
 from tests.test_disk_tier import _assert_tiles_are_the_data, _session, _zarr_pyramid
 
 if TYPE_CHECKING:

@@ -26,6 +26,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from napari_progressive import datasets
+    from napari_progressive.core.source import MultiscaleSource
     from napari_progressive.integration.api import (
         add_progressive_image,
         add_progressive_labels,
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from napari_progressive.integration.layer import ProgressiveImage
     from napari_progressive.integration.shared import set_disk_cache, set_gpu_budget
     from napari_progressive.sources.open import open_layers, open_source
-    from napari_progressive.sources.protocol import MultiscaleSource
     from napari_progressive.sources.rois import read_rois
 
 _LAZY = {
@@ -55,7 +55,7 @@ _LAZY = {
     "set_gpu_budget": "napari_progressive.integration.shared",
     "ProgressiveImage": "napari_progressive.integration.layer",
     "ProgressiveLabels": "napari_progressive.integration.labels_layer",
-    "MultiscaleSource": "napari_progressive.sources.protocol",
+    "MultiscaleSource": "napari_progressive.core.source",
 }
 
 

@@ -5,10 +5,10 @@ import zarr
 
 from napari_progressive.core.errors import ChunkReadError, SourceError
 from napari_progressive.core.geometry import level_mappings
+from napari_progressive.core.source import MultiscaleSource
 from napari_progressive.integration.lazy_array import LazyLevelArray
 from napari_progressive.sources.arrays import ArrayPyramidSource
 from napari_progressive.sources.open import open_source as as_source
-from napari_progressive.sources.protocol import MultiscaleSource
 
 RNG = np.random.default_rng(0)
 LEVEL0 = RNG.integers(0, 60000, (300, 200), dtype=np.uint16)

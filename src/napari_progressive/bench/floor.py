@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from napari_progressive.core.executor import cpu_cores
+from napari_progressive.core.formats import texture_format, to_texture
 from napari_progressive.integration.engine import tile_plane
-from napari_progressive.render.formats import texture_format, to_texture
 from napari_progressive.sources.arrays import ArrayPyramidSource
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from napari_progressive.core.planner import TileKey
-    from napari_progressive.sources.protocol import MultiscaleSource
+    from napari_progressive.core.source import MultiscaleSource
 
 #: Side of the texture the floor uploads into (tiles wrap around inside it).
 UPLOAD_SIDE = 2048

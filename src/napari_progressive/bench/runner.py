@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import napari
 
     from napari_progressive.bench.scenarios import Scenario, Step
-    from napari_progressive.sources.protocol import MultiscaleSource
+    from napari_progressive.core.source import MultiscaleSource
 
 #: napari's multiscale image, sliced on the UI thread / on napari's slicing thread, and ours.
 MODES = ("napari-sync", "napari-async", "progressive")

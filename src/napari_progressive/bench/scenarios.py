@@ -15,7 +15,7 @@ from napari_progressive.sources.arrays import ArrayPyramidSource
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from napari_progressive.sources.protocol import MultiscaleSource
+    from napari_progressive.core.source import MultiscaleSource
 
 
 @dataclass(frozen=True)

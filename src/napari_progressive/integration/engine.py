@@ -23,11 +23,11 @@ import numpy as np
 from napari_progressive.core.errors import ChunkReadError
 from napari_progressive.core.executor import DistributedExecutor, share
 from napari_progressive.core.fetch_ledger import FetchLedger
+from napari_progressive.core.formats import texture_format, to_texture
 from napari_progressive.core.geometry import level_mappings, validate_levels
 from napari_progressive.core.planner import PREFETCH, Motion, Plan, TileKey, plan_view
 from napari_progressive.core.scheduler import Job, Scheduler
-from napari_progressive.render.formats import texture_format, to_texture
-from napari_progressive.sources.protocol import source_identity
+from napari_progressive.core.source import source_identity
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable
@@ -35,9 +35,9 @@ if TYPE_CHECKING:
     from napari_progressive.core.cache import HostCache
     from napari_progressive.core.disk_cache import DiskCache
     from napari_progressive.core.executor import Executor
+    from napari_progressive.core.source import MultiscaleSource
     from napari_progressive.core.view import ViewState
     from napari_progressive.render.tiled_visual import TiledImageVisual
-    from napari_progressive.sources.protocol import MultiscaleSource
 
 _ids = itertools.count()
 #: Engines using each host-cache owner: its tiles go when the last one is released.

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from napari_progressive.core.cache import HostCache
     from napari_progressive.core.executor import Executor
-    from napari_progressive.sources.protocol import MultiscaleSource
+    from napari_progressive.core.source import MultiscaleSource
 else:
     _LayerBase = object
 

@@ -19,7 +19,7 @@ from napari_progressive.core.errors import DiskCacheWarning
 from napari_progressive.core.executor import Executor, compute_slots, executor_slots
 from napari_progressive.core.residency import GpuBudget
 from napari_progressive.core.scheduler import Scheduler
-from napari_progressive.sources.protocol import MultiscaleSource, is_compute_bound
+from napari_progressive.core.source import MultiscaleSource, is_compute_bound
 
 _lock = threading.Lock()
 _host_cache: HostCache | None = None

@@ -33,9 +33,9 @@ from napari_progressive.render.palette import level_colour
 if TYPE_CHECKING:
     from collections.abc import Collection
 
+    from napari_progressive.core.formats import TextureFormat
     from napari_progressive.core.planner import Plan, PlannedTile, TileKey
     from napari_progressive.core.residency import GpuBudget
-    from napari_progressive.render.formats import TextureFormat
 
 _VERTEX = """
 attribute vec2 a_position;

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Callable, Sequence
 
-    from napari_progressive.sources.protocol import MultiscaleSource
+    from napari_progressive.core.source import MultiscaleSource
 
 #: Axis names NGFF knows as time or channel axes; every other axis is space.
 _AXIS_TYPES = {"t": "time", "time": "time", "c": "channel", "channel": "channel"}

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from napari_progressive.core.errors import ChunkReadError
-from napari_progressive.sources.protocol import is_compute_bound, source_identity
+from napari_progressive.core.source import is_compute_bound, source_identity
 
 if TYPE_CHECKING:
     from napari_progressive.core.geometry import Level
-    from napari_progressive.sources.protocol import MultiscaleSource
+    from napari_progressive.core.source import MultiscaleSource
 
 
 class FaultInjectingSource:

@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 import tensorstore as ts
 
 from napari_progressive.core.errors import SourceError
+from napari_progressive.core.source import MultiscaleSource
 from napari_progressive.sources import precomputed
 from napari_progressive.sources.arrays import ArrayPyramidSource
 from napari_progressive.sources.layer_spec import LayerSpec
@@ -30,7 +31,6 @@ from napari_progressive.sources.mandelbrot import (
 )
 from napari_progressive.sources.ngff import is_ngff
 from napari_progressive.sources.omezarr import open_omezarr
-from napari_progressive.sources.protocol import MultiscaleSource
 from napari_progressive.sources.redact import redact_text, without_secrets
 from napari_progressive.sources.tensorstore_source import (
     DEFAULT_READ_TIMEOUT,

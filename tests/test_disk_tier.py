@@ -11,9 +11,10 @@ import zarr
 from napari_progressive.core.cache import HostCache
 from napari_progressive.core.disk_cache import DiskCache
 from napari_progressive.core.executor import shared_thread_pool
+from napari_progressive.core.loader import Loader
 from napari_progressive.core.source import source_identity
-from napari_progressive.core.view import ViewState
-from napari_progressive.integration.engine import LayerEngine
+from napari_progressive.core.tiles import tile_pixels
+from napari_progressive.core.view import SliceView
 from napari_progressive.sources.arrays import ArrayPyramidSource
 from napari_progressive.sources.faults import FaultInjectingSource
 from napari_progressive.sources.lazy_pyramid import lazy_pyramid
@@ -33,16 +34,16 @@ def _zarr_pyramid(root, offset: int = 0) -> list[zarr.Array]:
     return arrays
 
 
-def _session(source, disk: DiskCache) -> LayerEngine:
+def _session(source, disk: DiskCache) -> Loader:
     """One 'napari run': a fresh host cache, a view of the whole image at level 0."""
-    engine = LayerEngine(
+    engine = Loader(
         source,
         host_cache=HostCache(2**26),
         executor=shared_thread_pool(),
         max_in_flight=4,
         disk_cache=disk,
     )
-    engine.set_view(ViewState((0, 1), (0.0, 0.0), (600.0, 500.0), 1.0, (0.0, 0.0), (600, 500)))
+    engine.set_view(SliceView((0, 1), (0.0, 0.0), (600.0, 500.0), 1.0, (0.0, 0.0), (600, 500)))
     deadline = time.monotonic() + 30
     while not engine.idle:
         assert time.monotonic() < deadline
@@ -52,11 +53,11 @@ def _session(source, disk: DiskCache) -> LayerEngine:
     return engine
 
 
-def _assert_tiles_are_the_data(engine: LayerEngine, arrays) -> None:
+def _assert_tiles_are_the_data(engine: Loader, arrays) -> None:
     assert engine.plan is not None and engine.failures() == {}
     for key in engine.plan.keys:
-        rows, cols = engine.levels[key.level].chunk_slices(key.chunk)
-        np.testing.assert_array_equal(engine.cached_tile(key), arrays[key.level][rows, cols])
+        (r0, r1), (c0, c1) = tile_pixels(engine.levels[key.level], key)
+        np.testing.assert_array_equal(engine.tile_values(key), arrays[key.level][r0:r1, c0:c1])
 
 
 def test_a_second_session_reads_nothing_from_the_source(tmp_path):
@@ -66,12 +67,12 @@ def test_a_second_session_reads_nothing_from_the_source(tmp_path):
     _assert_tiles_are_the_data(first, arrays)
     reads = source.reads
     assert reads >= len(first.plan.keys) > 4
-    assert first.stats()["disk_writes"] == reads
+    assert first.stats().disk["disk_writes"] == reads
 
     second = _session(source, DiskCache(tmp_path / "cache"))  # a restart
     _assert_tiles_are_the_data(second, arrays)
     assert source.reads == reads
-    assert second.stats()["disk_hits"] >= len(second.plan.keys)
+    assert second.stats().disk["disk_hits"] >= len(second.plan.keys)
 
 
 def test_damaged_chunk_files_are_read_again_from_the_source(tmp_path):
@@ -91,7 +92,7 @@ def test_damaged_chunk_files_are_read_again_from_the_source(tmp_path):
     _assert_tiles_are_the_data(engine, arrays)
     damaged = len(files[::2])
     assert source.reads == reads + damaged
-    assert engine.stats()["disk_corrupt"] == damaged
+    assert engine.stats().disk["disk_corrupt"] == damaged
 
 
 def test_failed_and_truncated_reads_are_not_stored(tmp_path):
@@ -101,7 +102,7 @@ def test_failed_and_truncated_reads_are_not_stored(tmp_path):
     failed = len(engine.failures())
     assert failed > 0
     stored = len(list((tmp_path / "cache").rglob("*.chunk")))
-    assert stored == engine.stats()["disk_writes"] == source.reads - failed
+    assert stored == engine.stats().disk["disk_writes"] == source.reads - failed
 
 
 def test_in_memory_data_never_uses_the_disk_tier(tmp_path):
@@ -131,13 +132,13 @@ def test_the_tier_keeps_to_its_budget_while_browsing(tmp_path):
     arrays = _zarr_pyramid(tmp_path / "data.zarr")
     source = ArrayPyramidSource(arrays, name="p")
     unlimited = _session(source, DiskCache(tmp_path / "all"))
-    everything = unlimited.stats()["disk_bytes"]
+    everything = unlimited.stats().disk["disk_bytes"]
     budget = everything // 3
     engine = _session(source, DiskCache(tmp_path / "cache", budget_bytes=budget))
     _assert_tiles_are_the_data(engine, arrays)
     on_disk = sum(p.stat().st_size for p in (tmp_path / "cache").rglob("*.chunk"))
     assert 0 < on_disk <= budget
-    assert engine.stats()["disk_evictions"] > 0
+    assert engine.stats().disk["disk_evictions"] > 0
 
 
 def test_the_environment_switches_the_tier_on(tmp_path, monkeypatch):

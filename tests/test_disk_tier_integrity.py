@@ -23,9 +23,10 @@ import zarr
 
 from napari_progressive.core.disk_cache import STALE_TMP_SECONDS, DiskCache
 from napari_progressive.core.errors import DiskCacheWarning
+from napari_progressive.core.fetch import DiskTier, read_chunk
 from napari_progressive.core.geometry import Level
 from napari_progressive.core.source import source_identity
-from napari_progressive.integration.engine import DiskTier, read_chunk
+from napari_progressive.core.tiles import tile_chunks
 from napari_progressive.sources.arrays import ArrayPyramidSource
 from tests.test_disk_tier import _assert_tiles_are_the_data, _session, _zarr_pyramid
 
@@ -372,6 +373,11 @@ def test_a_writer_killed_mid_write_leaves_a_temporary_file_that_a_later_scan_rem
 # -- through the engine ---------------------------------------------------------------------
 
 
+def _plan_chunks(engine):
+    """The chunks the tiles of an engine's plan are cut from."""
+    return {c for k in engine.plan.keys for c in tile_chunks(engine.levels[k.level], k)}
+
+
 def test_chunk_files_copied_from_another_source_are_read_again(tmp_path):
     ours = _zarr_pyramid(tmp_path / "ours.zarr")
     theirs = _zarr_pyramid(tmp_path / "theirs.zarr", offset=1)  # same geometry, other pixels
@@ -380,15 +386,16 @@ def test_chunk_files_copied_from_another_source_are_read_again(tmp_path):
     engines = [_session(s, cache) for s in sources]
     plan = engines[0].plan
     assert plan is not None
+    chunks = _plan_chunks(engines[0])
     names = [
-        {k: cache.key(source_identity(s), k.level, s.levels[k.level], k.chunk) for k in plan.keys}
+        {c: cache.key(source_identity(s), c.level, s.levels[c.level], c.index) for c in chunks}
         for s in sources
     ]
-    for k in plan.keys:  # every file of ours now holds their bytes
-        shutil.copyfile(_path(cache, names[1][k]), _path(cache, names[0][k]))
+    for c in chunks:  # every file of ours now holds their bytes
+        shutil.copyfile(_path(cache, names[1][c]), _path(cache, names[0][c]))
     again = _session(sources[0], DiskCache(tmp_path / "cache"))
     _assert_tiles_are_the_data(again, ours)
-    assert again.stats()["disk_corrupt"] == len(plan.keys)
+    assert again.stats().disk["disk_corrupt"] == len(chunks)
 
 
 def test_a_disk_out_of_inodes_fails_no_tile(tmp_path, monkeypatch):
@@ -400,4 +407,4 @@ def test_a_disk_out_of_inodes_fails_no_tile(tmp_path, monkeypatch):
         engine = _session(source, cache)
     _assert_tiles_are_the_data(engine, arrays)
     assert len(caught) == 1
-    assert engine.stats()["disk_write_errors"] == len(engine.plan.keys)
+    assert engine.stats().disk["disk_write_errors"] == len(_plan_chunks(engine))

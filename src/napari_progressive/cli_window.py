@@ -98,8 +98,8 @@ def _failed_tiles(viewer: Any) -> tuple[int, Counter[str]]:
 
     failed, causes = 0, Counter[str]()
     for layer in progressive_layers(viewer):
-        failed += int(stats(layer)["failed"])
-        for text in layer.engine.failures().values():
+        failed += int(stats(layer).failed)
+        for text in layer.loader.failures().values():
             causes[redact_text(_CHUNK_PREFIX.sub("", text, count=1))] += 1
     return failed, causes
 

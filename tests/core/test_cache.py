@@ -29,6 +29,16 @@ def test_a_view_is_stored_as_its_own_bytes():
     assert cache.nbytes == 100
 
 
+def test_an_array_owned_by_an_opaque_capsule_is_stored_as_it_is():
+    """tensorstore's reads own their memory through a capsule, not a buffer."""
+    ts = pytest.importorskip("tensorstore")
+    chunk = ts.array(np.arange(100, dtype=np.uint16).reshape(10, 10))[2:5].read().result()
+    cache = HostCache(10**7)
+    cache.put(("a", 0), chunk, 0.01)
+    assert cache.peek(("a", 0)) is chunk
+    assert cache.nbytes == 60
+
+
 def test_plain_cachey_refuses_puts_after_a_million_touches():
     """The upstream flaw this module guards against (cachey 0.2.1)."""
     cache = Cache(10_500)

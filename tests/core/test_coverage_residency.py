@@ -3,13 +3,13 @@ import numpy as np
 from napari_progressive.core.coverage import draw_list
 from napari_progressive.core.geometry import block_pyramid
 from napari_progressive.core.planner import plan_view
-from napari_progressive.core.view import ViewState
+from napari_progressive.core.view import SliceView
 
 LEVELS = block_pyramid((4096, 4096), (256, 256), np.uint8, 5)
 
 
 def _view():
-    return ViewState((0, 1), (1000.0, 1000.0), (1400.0, 1500.0), 1.0, (0.0, 0.0), (400, 500))
+    return SliceView((0, 1), (1000.0, 1000.0), (1400.0, 1500.0), 1.0, (0.0, 0.0), (400, 500))
 
 
 def test_coarse_tiles_hidden_under_fine_ones_are_not_drawn():
@@ -39,7 +39,7 @@ def test_an_underlay_shows_beneath_until_the_plan_covers_it():
     stack = block_pyramid((8, 4096, 4096), (1, 256, 256), np.uint8, 3, factor=(1, 2, 2))
 
     def at(z):
-        return ViewState((1, 2), (1000.0, 1000.0), (1400.0, 1500.0), 1.0, (z, 0.0, 0.0), (400, 500))
+        return SliceView((1, 2), (1000.0, 1000.0), (1400.0, 1500.0), 1.0, (z, 0.0, 0.0), (400, 500))
 
     underlay = [t for t in plan_view(stack, at(0.0)).tiles if t.key.level == 0]
     plan = plan_view(stack, at(1.0))

@@ -1,11 +1,11 @@
 import pytest
 
 from napari_progressive.core.motion import STILL_AFTER_S, MotionTracker
-from napari_progressive.core.view import ViewState
+from napari_progressive.core.view import SliceView
 
 
 def view(cy, cx, data_per_px=1.0, displayed=(0, 1)):
-    return ViewState(
+    return SliceView(
         displayed, (cy - 50, cx - 50), (cy + 50, cx + 50), data_per_px, (0.0, 0.0), (100, 100)
     )
 

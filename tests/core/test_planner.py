@@ -14,7 +14,8 @@ from napari_progressive.core.planner import (
     choose_level,
     plan_view,
 )
-from napari_progressive.core.view import ViewState
+from napari_progressive.core.tiles import tile_chunks
+from napari_progressive.core.view import SliceView
 
 LEVELS = block_pyramid((2**20, 2**20), (512, 512), np.uint8, 12)
 
@@ -23,7 +24,7 @@ def view(centre, data_per_px, canvas=(600, 800), point=None, displayed=(0, 1)):
     h, w = canvas
     half = np.array([h, w]) * data_per_px / 2
     c = np.asarray(centre, dtype=float)
-    return ViewState(
+    return SliceView(
         displayed=displayed,
         lo=tuple(c - half),
         hi=tuple(c + half),
@@ -147,8 +148,8 @@ def test_nd_view_cuts_only_the_chunks_crossing_the_slice():
     for t in plan.tiles:
         lv = t.key.level
         z = math.floor((130 + 0.5) / 2**lv)
-        assert t.key.planes == ((0, z % 64),)
-        assert t.key.chunk[0] == z // 64
+        assert t.key.plane == ((0, z),)
+        assert {c.index[0] for c in tile_chunks(levels[lv], t.key)} == {z // 64}
     # a slice outside the volume needs nothing
     outside = view((512.0, 512.0), 1.0, point=(400.0, 0.0, 0.0), displayed=(1, 2))
     assert plan_view(levels, outside).tiles == ()
@@ -207,7 +208,7 @@ def test_prefetch_takes_the_neighbouring_planes_of_a_stack():
     levels = block_pyramid((256, 1024, 1024), (64, 256, 256), np.uint16, 3)
     v = view((512.0, 512.0), 1.0, canvas=(256, 256), point=(130.0, 0.0, 0.0), displayed=(1, 2))
     plan = plan_view(levels, v)
-    planes = {(t.key.level, t.key.chunk[0] * 64 + t.key.planes[0][1]) for t in plan.prefetch}
+    planes = {(t.key.level, dict(t.key.plane)[0]) for t in plan.prefetch}
     z0, z2 = 130, math.floor(130.5 / 4)
     assert {(0, z0 - 1), (0, z0 + 1), (2, z2 - 1), (2, z2 + 1)} <= planes
     assert all(lv in (0, 2) for lv, _ in planes)
@@ -218,8 +219,8 @@ def test_a_short_slider_range_is_prefetched_whole_at_the_coarsest_level():
     v = view((512.0, 512.0), 4.0, canvas=(256, 256), point=(20.0, 0.0, 0.0), displayed=(1, 2))
     prefetch = plan_view(levels, v).prefetch
     coarse = [t for t in prefetch if t.key.level == 2]
-    assert {t.key.chunk[0] for t in coarse} == set(range(40)) - {20}
-    first_seen = list(dict.fromkeys(t.key.chunk[0] for t in coarse))
+    assert {dict(t.key.plane)[0] for t in coarse} == set(range(40)) - {20}
+    first_seen = list(dict.fromkeys(dict(t.key.plane)[0] for t in coarse))
     distances = [abs(z - 20) for z in first_seen]
     assert distances == sorted(distances)  # nearest planes first
 
@@ -227,5 +228,5 @@ def test_a_short_slider_range_is_prefetched_whole_at_the_coarsest_level():
 def test_a_long_slider_range_is_not_prefetched_whole():
     levels = block_pyramid((4000, 1024, 1024), (1, 256, 256), np.uint16, 3, factor=(1, 2, 2))
     v = view((512.0, 512.0), 4.0, canvas=(256, 256), point=(20.0, 0.0, 0.0), displayed=(1, 2))
-    planes = {t.key.chunk[0] for t in plan_view(levels, v).prefetch}
+    planes = {dict(t.key.plane)[0] for t in plan_view(levels, v).prefetch}
     assert planes == {19, 21}

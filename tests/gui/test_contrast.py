@@ -24,7 +24,7 @@ def _ramp_pyramid(shape=(512, 1024), chunks=(128, 128), n_levels=4) -> ArrayPyra
 
 def _ramp_in_view(layer) -> tuple[float, float]:
     """Ramp values at the left and right edges of the view."""
-    view = layer.engine.plan.view
+    view = layer.loader.plan.view
     cols = np.clip([view.lo[1], view.hi[1]], 0, 1023)
     return tuple(1000 + 2000 * cols / 1023)
 

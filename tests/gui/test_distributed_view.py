@@ -38,6 +38,6 @@ def test_cluster_renders_what_the_thread_pool_renders(viewer, shot, client):
         **display,
     )
     got = shot(viewer)
-    assert npg.stats(remote)["available"] == npg.stats(remote)["needed"] > 0
-    assert remote.engine.read_threads and "MainThread" not in remote.engine.read_threads
+    assert npg.stats(remote).available == npg.stats(remote).needed > 0
+    assert remote.loader.read_threads and "MainThread" not in remote.loader.read_threads
     assert np.array_equal(got, expected)

@@ -13,11 +13,11 @@ def test_sample_data_opens_a_progressive_mandelbrot(viewer, shot):
     layers = viewer.open_sample("napari-progressive", "mandelbrot")
     assert len(layers) == 1 and isinstance(layers[0], ProgressiveImage)
     layer = layers[0]
-    assert len(layer.engine.levels) == 18
+    assert len(layer.loader.levels) == 18
     assert layer.data.shape == (134_217_728, 134_217_728)
     img = shot(viewer)
     assert img[..., :3].std() > 10
-    assert npg.stats(layer)["levels"] == [17]
+    assert npg.stats(layer).levels == (17,)
 
 
 def test_mandelbrot_uri_options_are_checked():

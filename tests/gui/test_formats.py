@@ -33,7 +33,7 @@ def test_file_open_gives_channels_labels_and_rois(viewer, shot, omezarr):
     assert np.allclose(red.colormap.colors[-1], [1, 0, 0, 1])
     assert green.blending == "additive"
     (cells,) = [lyr for lyr in layers if isinstance(lyr, ProgressiveLabels)]
-    assert cells.name == "cells" and cells.engine.levels[0].dtype == np.uint32
+    assert cells.name == "cells" and cells.loader.levels[0].dtype == np.uint32
     rois = [lyr for lyr in layers if isinstance(lyr, Shapes)]
     assert len(rois) == 1 and len(rois[0].data) == 2
     img = shot(viewer)
@@ -58,7 +58,7 @@ def test_precomputed_segmentation_renders(viewer, shot, tmp_path):
         tmp_path / "seg", [seg, seg[::2, ::2]], "crackle", True, "segmentation"
     )
     layers = npg.add_progressive_layers(viewer, f"precomputed://file://{tmp_path}/seg")
-    assert len(layers) == 1 and layers[0].engine.levels[0].shape == (8, 80, 96)
+    assert len(layers) == 1 and layers[0].loader.levels[0].shape == (8, 80, 96)
     img = shot(viewer)
     assert len(np.unique(img[..., :3].reshape(-1, 3), axis=0)) > 10
 

@@ -25,9 +25,9 @@ def test_duplicate_gives_another_progressive_layer_over_the_same_source(viewer, 
     assert names == ["encoded", "encoded copy", "arrays", "arrays copy"]
     copy, labels_copy = viewer.layers[1], viewer.layers[3]
     assert isinstance(copy, ProgressiveImage) and isinstance(labels_copy, ProgressiveLabels)
-    assert copy.engine.source is image.engine.source
+    assert copy.loader.source is image.loader.source
     assert copy.contrast_limits == [10, 200] and copy.colormap.name == "magma"
-    assert copy.engine.lod_bias == 1.0
+    assert copy.loader.lod_bias == 1.0
     image.visible = labels.visible = labels_copy.visible = False
     assert shot(viewer)[..., :3].std() > 10  # the copy draws
 
@@ -39,7 +39,7 @@ def test_save_writes_ome_zarr_and_says_what_it_can_do(viewer, shot, tmp_path):
     assert layer.save(str(tmp_path / "out.ome.zarr")) == [str(tmp_path / "out.ome.zarr")]
     again = npg.open_source(str(tmp_path / "out.ome.zarr"))
     np.testing.assert_array_equal(
-        LazyLevelArray(again, 0).read(), LazyLevelArray(layer.engine.source, 0).read()
+        LazyLevelArray(again, 0).read(), LazyLevelArray(layer.loader.source, 0).read()
     )
 
 

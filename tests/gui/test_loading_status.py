@@ -36,7 +36,7 @@ def test_each_cause_of_failed_tiles_is_notified_once(viewer, shot, qtbot):
     warnings = [n.message for n in seen if "failed to load" in n.message]
     assert len(warnings) == 1, warnings
     assert layer.name in warnings[0] and "injected failure" in warnings[0]
-    assert npg.stats(layer)["failed"] > 1
+    assert npg.stats(layer).failed > 1
 
 
 def test_causes_differ_by_more_than_their_chunk():

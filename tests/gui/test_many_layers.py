@@ -66,14 +66,14 @@ def _eight_layers(viewer, host):
 
 def _check_budgets(layers, budget, host):
     stats = {lyr.name: npg.stats(lyr) for lyr in layers}
-    assert sum(s["gpu_bytes"] for s in stats.values()) <= budget.budget_bytes
-    assert all(s["gpu_budget_bytes"] == GPU_BUDGET for s in stats.values())
+    assert sum(s.gpu_bytes for s in stats.values()) <= budget.budget_bytes
+    assert all(s.gpu_budget_bytes == GPU_BUDGET for s in stats.values())
     assert host.nbytes <= host.budget_bytes
     # the two layers over one source share their cached tiles
-    assert stats["pyramid"]["host_bytes"] == stats["pyramid again"]["host_bytes"]
-    assert sum(s["host_bytes"] for n, s in stats.items() if n != "pyramid again") == host.nbytes
+    assert stats["pyramid"].host_bytes == stats["pyramid again"].host_bytes
+    assert sum(s.host_bytes for n, s in stats.items() if n != "pyramid again") == host.nbytes
     for name, s in stats.items():
-        assert s["available"] == s["needed"], f"{name} does not show all it needs: {s}"
+        assert s.available == s.needed, f"{name} does not show all it needs: {s}"
     return stats
 
 
@@ -88,11 +88,11 @@ def test_eight_layers_browse_within_one_gpu_and_one_host_budget(viewer, shot, gp
         viewer.scene.camera.zoom = zoom
         shot(viewer)
         stats = _check_budgets(layers, gpu_budget, host)
-        assert all(s["host_share_bytes"] >= host.budget_bytes // 7 for s in stats.values())
+        assert all(s.host_share_bytes >= host.budget_bytes // 7 for s in stats.values())
     # the two layers over one source read each chunk once between them
     keys = [(lv, idx) for lv, idx, _ in pyramid.reads]
     assert len(keys) == len(set(keys))
-    assert stats["pyramid"]["deduplicated"] > 0
+    assert stats["pyramid"].deduplicated > 0
     table = budget_table(layers)  # what the dock widget shows
     assert all(lyr.name in table for lyr in layers)
     assert f"of {GPU_BUDGET / 2**20:.1f} used" in table
@@ -107,7 +107,7 @@ def test_a_layer_in_need_takes_texture_pages_from_hidden_layers(viewer, shot, gp
     viewer.scene.camera.center = (600, 600)
     viewer.scene.camera.zoom = 2.0
     shot(viewer)
-    before = npg.stats(big)["gpu_bytes"]
+    before = npg.stats(big).gpu_bytes
     used = gpu_budget.used_bytes
     gpu_budget.budget_bytes = used  # full: growing means taking pages from others
     for lyr in others:
@@ -116,8 +116,8 @@ def test_a_layer_in_need_takes_texture_pages_from_hidden_layers(viewer, shot, gp
     viewer.scene.camera.zoom = 0.6  # level 0, more tiles than one page holds
     shot(viewer)
     s = npg.stats(big)
-    assert s["target_level"] == 0
-    assert s["available"] == s["needed"] > big.engine.visual.capacity // 2
-    assert s["gpu_bytes"] > before
+    assert s.target_level == 0
+    assert s.available == s.needed > big.loader.stats().gpu_slots // 2
+    assert s.gpu_bytes > before
     assert gpu_budget.used_bytes <= used
-    assert sum(npg.stats(lyr)["gpu_bytes"] for lyr in others) < used - before
+    assert sum(npg.stats(lyr).gpu_bytes for lyr in others) < used - before

@@ -27,12 +27,12 @@ def test_first_frame_after_a_jump_shows_coarser_data(viewer, shot):
     viewer.scene.camera.zoom = 4.0
     first = shot(viewer, idle=False)
     s = npg.stats(layer)
-    assert s["available"] < s["needed"], "the fine tiles cannot be there yet"
-    assert min(s["levels"]) > 0
+    assert s.available < s.needed, "the fine tiles cannot be there yet"
+    assert min(s.levels) > 0
     # every pixel shows data (the pyramid has no zero values): nothing is blank
     assert (first[..., :3].max(axis=-1) > 0).all()
     final = shot(viewer)
-    assert npg.stats(layer)["levels"] == [0]
+    assert npg.stats(layer).levels == (0,)
     assert not np.array_equal(first, final)
 
 
@@ -46,7 +46,7 @@ def test_the_main_thread_never_reads_a_chunk(viewer, shot):
     viewer.dims.ndisplay = 2
     assert len(src.reads) > 10
     assert src.main_thread_reads() == []
-    assert threading.main_thread().name not in layer.engine.read_threads
+    assert threading.main_thread().name not in layer.loader.read_threads
 
 
 def test_a_failing_chunk_is_marked_and_the_rest_renders(viewer, shot):
@@ -56,9 +56,9 @@ def test_a_failing_chunk_is_marked_and_the_rest_renders(viewer, shot):
     viewer.scene.camera.zoom = 2.0
     img = shot(viewer)
     s = npg.stats(layer)
-    assert s["failed"] == 1
-    assert s["available"] == s["needed"] - 1
-    assert "injected failure" in next(iter(layer.engine.failures().values()))
+    assert s.failed == 1
+    assert s.available == s.needed - 1
+    assert "injected failure" in next(iter(layer.loader.failures().values()))
     h, w = img.shape[:2]
     centre = img[h // 2 - 20 : h // 2 + 20, w // 2 - 20 : w // 2 + 20]
     red = (centre[..., 0] > 150) & (centre[..., 1] < 90) & (centre[..., 2] < 90)
@@ -125,9 +125,9 @@ def test_gpu_budget_holds_and_lru_recycles_slots(viewer, shot):
         viewer.scene.camera.zoom = 1.5
         shot(viewer)
         s = npg.stats(layer)
-        assert s["gpu_bytes"] <= 40 * 128 * 128
-        assert s["available"] == s["needed"]
-    assert layer.engine.visual.gpu_evictions > 0
+        assert s.gpu_bytes <= 40 * 128 * 128
+        assert s.available == s.needed
+    assert layer.loader.stats().gpu_evictions > 0
 
 
 def test_value_under_the_cursor_comes_from_memory(viewer, shot):
@@ -146,12 +146,12 @@ def test_3d_view_draws_nothing_and_2d_comes_back(viewer, shot):
     before = shot(viewer)
     viewer.dims.ndisplay = 3
     img3d = shot(viewer)
-    assert npg.stats(layer)["needed"] == 0
+    assert npg.stats(layer).needed == 0
     assert img3d[..., :3].max() == 0
     viewer.dims.ndisplay = 2
     viewer.scene.camera.zoom = 1.0
     after = shot(viewer)
-    assert npg.stats(layer)["available"] == npg.stats(layer)["needed"] > 0
+    assert npg.stats(layer).available == npg.stats(layer).needed > 0
     assert after[..., :3].max() > 0 and before.shape == after.shape
 
 
@@ -165,9 +165,8 @@ def test_time_series_slider_changes_the_plane(viewer, shot):
         viewer.dims.current_step = (t, 150, 130)
         shot(viewer)
         assert layer.get_value((t, 150, 130)) == stack[t, 150, 130]
-        depth = layer.engine.levels[0].chunks[0]
-        fine = [k for k in layer.engine.plan.keys if k.level == 0]
-        assert fine and all(k.chunk[0] * depth + dict(k.planes)[0] == t for k in fine)
+        fine = [k for k in layer.loader.plan.keys if k.level == 0]
+        assert fine and all(dict(k.plane)[0] == t for k in fine)
 
 
 def test_additive_blending_adds_two_layers(viewer, shot):
@@ -189,19 +188,19 @@ def test_next_time_point_is_prefetched_so_the_slider_never_blanks(viewer, shot, 
     layer = _add(viewer, slow)
     viewer.dims.current_step = (3, 256, 256)
     before = shot(viewer)
-    assert all(lv.chunks[0] == 1 for lv in layer.engine.levels)  # one plane per chunk
-    planes = {(k.level, k.chunk[0]) for k in layer.engine.plan.prefetch_keys}
+    assert all(lv.chunks[0] == 1 for lv in layer.loader.levels)  # one plane per chunk
+    planes = {(k.level, dict(k.plane)[0]) for k in layer.loader.plan.prefetch_keys}
     # the target level at t +- 1, and the coarsest level of the whole (short) slider range
     assert planes == {(0, 2), (0, 4)} | {(2, t) for t in range(6) if t != 3}
-    qtbot.waitUntil(lambda: layer.engine.scheduler.idle, timeout=20_000)  # prefetch landed
+    qtbot.waitUntil(lambda: layer.loader.scheduler.idle, timeout=20_000)  # prefetch landed
     reads = len(slow.reads)
     viewer.dims.current_step = (4, 256, 256)
     first = shot(viewer, idle=False)
-    assert npg.stats(layer)["available"] > 0, "the prefetched plane shows at once"
+    assert npg.stats(layer).available > 0, "the prefetched plane shows at once"
     covered = (before[..., :3].max(axis=-1) > 0).mean()
     assert (first[..., :3].max(axis=-1) > 0).mean() >= covered - 0.001  # no blank tile
     shot(viewer)
-    assert npg.stats(layer)["levels"] == [0]
+    assert npg.stats(layer).levels == (0,)
     again = {lv for lv, index, _ in slow.reads[reads:] if index[0] == 4}
     assert again <= {1}  # the prefetched levels (0 and 2) were not read again
 
@@ -227,11 +226,11 @@ def test_scrubbing_z_keeps_the_last_plane_until_the_new_one_covers_the_view(view
     for z in range(1, 6):  # faster than any off-plane read lands
         viewer.dims.current_step = (z, 256, 256)
         frame = shot(viewer, idle=False)
-        assert npg.stats(layer)["available"] == 0, "nothing of the new plane has landed"
+        assert npg.stats(layer).available == 0, "nothing of the new plane has landed"
         assert (frame[..., :3].max(axis=-1) > 0)[covered].all(), f"blank pixels at z={z}"
     shot(viewer)  # the last plane arrives and replaces what was shown
     assert layer.get_value((5, 256, 256)) == stack[5, 256, 256]
-    assert npg.stats(layer)["levels"] == [0]
+    assert npg.stats(layer).levels == (0,)
 
 
 class _Outage(InstrumentedSource):
@@ -248,9 +247,9 @@ class _Outage(InstrumentedSource):
 def test_tiles_failed_in_an_outage_come_back_while_the_camera_is_still(viewer, shot, qtbot):
     src = _Outage(encoded_pyramid())
     layer = _add(viewer, src)
-    qtbot.waitUntil(lambda: npg.stats(layer)["failed"] > 0, timeout=10_000)
+    qtbot.waitUntil(lambda: npg.stats(layer).failed > 0, timeout=10_000)
     src.back = True  # the camera does not move from here on
-    qtbot.waitUntil(lambda: npg.stats(layer)["failed"] == 0, timeout=20_000)
+    qtbot.waitUntil(lambda: npg.stats(layer).failed == 0, timeout=20_000)
     img = shot(viewer)
     assert (img[..., :3].max(axis=-1) > 0).mean() > 0.3
 

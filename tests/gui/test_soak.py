@@ -39,9 +39,9 @@ def _layers_come_and_go(viewer, shot, n: int) -> None:
         layer = npg.add_progressive_image(viewer, [level0, level0[::2, ::2].copy()])
         viewer.reset_view()
         shot(viewer)
-        assert cache.owner_bytes(layer.engine._owner) > 0
+        assert cache.owner_bytes(layer.loader._owner) > 0
         viewer.layers.remove(layer)
-        assert cache.owner_bytes(layer.engine._owner) == 0  # a removed layer frees its share
+        assert cache.owner_bytes(layer.loader._owner) == 0  # a removed layer frees its share
         del layer
         rss.append(_rss_mib())
         threads.append(_threads())
@@ -62,12 +62,12 @@ def _camera_wanders(viewer, shot, qtbot, moves: int) -> None:
         viewer.scene.camera.center = tuple(rng.uniform(0, 4096, 2))
         viewer.scene.camera.zoom = float(2.0 ** rng.uniform(-3, 2))
         qtbot.wait(1)  # a frame: the move is planned and drawn
-        assert layer.engine.scheduler.queued < 4096
+        assert layer.loader.scheduler.queued < 4096
     shot(viewer)
     assert cache.nbytes <= cache.budget_bytes
     assert gpu.used_bytes <= gpu.budget_bytes
     assert _threads()[0] <= default_workers() and _threads()[1] <= threads[1]
-    assert npg.stats(layer)["failed"] == 0
+    assert npg.stats(layer).failed == 0
 
 
 def test_layers_added_and_removed_free_everything(viewer, shot):

@@ -18,14 +18,14 @@ import numpy as np
 
 from napari_progressive.core.executor import cpu_cores
 from napari_progressive.core.formats import texture_format, to_texture
-from napari_progressive.integration.engine import tile_plane
+from napari_progressive.core.tiles import cut_tile, tile_chunks
 from napari_progressive.sources.arrays import ArrayPyramidSource
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from napari_progressive.core.planner import TileKey
     from napari_progressive.core.source import MultiscaleSource
+    from napari_progressive.core.tiles import ChunkKey, TileKey
 
 #: Side of the texture the floor uploads into (tiles wrap around inside it).
 UPLOAD_SIDE = 2048
@@ -44,37 +44,43 @@ class FetchFloor:
         """Seconds to read and to upload every ``(source, keys)`` pair at once."""
         if not any(keys for _, keys in needs):
             return {"floor_read_s": 0.0, "floor_upload_s": 0.0, "floor_s": 0.0, "floor_chunks": 0}
-        t0 = time.perf_counter()
-        chunks = self._read_all(needs)
-        read = time.perf_counter() - t0 + self._latency
-        keys = [k for _, ks in needs for k in ks]
-        cuts = [
-            to_texture(tile_plane(chunk, key), texture_format(chunk.dtype))
-            for key, chunk in zip(keys, chunks, strict=True)
+        wanted = [
+            (source, sorted({c for k in keys for c in tile_chunks(source.levels[k.level], k)}))
+            for source, keys in needs
         ]
+        t0 = time.perf_counter()
+        chunks = self._read_all(wanted)
+        read = time.perf_counter() - t0 + self._latency
+        cuts = []
+        for (source, keys), got in zip(needs, chunks, strict=True):
+            for key in keys:
+                tile = cut_tile(source.levels[key.level], key, got)
+                cuts.append(to_texture(tile, texture_format(tile.dtype)))
         upload = self._upload(cuts)
         return {
             "floor_read_s": read,
             "floor_upload_s": upload,
             "floor_s": read + upload,
-            "floor_chunks": len(cuts),
+            "floor_chunks": sum(len(c) for _, c in wanted),
         }
 
     def _read_all(
-        self, needs: Sequence[tuple[MultiscaleSource, Sequence[TileKey]]]
-    ) -> list[np.ndarray]:
+        self, needs: Sequence[tuple[MultiscaleSource, Sequence[ChunkKey]]]
+    ) -> list[dict[ChunkKey, np.ndarray]]:
         """Every chunk at once: tensorstore reads, or computed chunks on a thread per core."""
         with ThreadPoolExecutor(cpu_cores()) as pool:
-            futures: list[Any] = []
+            futures: list[list[tuple[ChunkKey, Any]]] = []
             for source, keys in needs:
                 stores = self._tensorstores(source)
+                mine = []
                 for key in keys:
                     if stores is None:
-                        futures.append(pool.submit(source.read_chunk, key.level, key.chunk))
+                        mine.append((key, pool.submit(source.read_chunk, key.level, key.index)))
                     else:
-                        sl = source.levels[key.level].chunk_slices(key.chunk)
-                        futures.append(stores[key.level][sl].read())
-            return [np.asarray(f.result()) for f in futures]
+                        sl = source.levels[key.level].chunk_slices(key.index)
+                        mine.append((key, stores[key.level][sl].read()))
+                futures.append(mine)
+            return [{k: np.asarray(f.result()) for k, f in mine} for mine in futures]
 
     def _tensorstores(self, source: MultiscaleSource) -> list[Any] | None:
         """Each level opened with tensorstore (no cache) when it is a zarr array on disk."""

@@ -9,7 +9,7 @@ import numpy as np
 
 from napari_progressive.core.geometry import block_pyramid, level_mappings
 from napari_progressive.core.planner import plan_view
-from napari_progressive.core.view import ViewState
+from napari_progressive.core.view import SliceView
 
 
 def planning_cost(level_counts: tuple[int, ...] = (10, 20, 30, 40), repeats: int = 50) -> dict:
@@ -28,7 +28,7 @@ def planning_cost(level_counts: tuple[int, ...] = (10, 20, 30, 40), repeats: int
         for _ in range(repeats):
             c = rng.uniform(0, 512 * 2**n, 2)
             half = np.array([400.0, 640.0])
-            view = ViewState((0, 1), tuple(c - half), tuple(c + half), 1.0, (0.0, 0.0), (800, 1280))
+            view = SliceView((0, 1), tuple(c - half), tuple(c + half), 1.0, (0.0, 0.0), (800, 1280))
             t = time.perf_counter()
             plan_view(levels, view, maps)
             times.append(time.perf_counter() - t)

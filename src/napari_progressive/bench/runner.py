@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import napari
 
     from napari_progressive.bench.scenarios import Scenario, Step
+    from napari_progressive.core.pieces import LoaderStats
     from napari_progressive.core.source import MultiscaleSource
 
 #: napari's multiscale image, sliced on the UI thread / on napari's slicing thread, and ours.
@@ -135,9 +136,9 @@ def _walk(
         _move(viewer, path[0])
         _settle(run, since=time.perf_counter(), timeout=120)
     if mode == "progressive":  # count the path's fetches, not the first view's or its prefetch
-        _until(run.app, lambda: all(layer.engine.scheduler.idle for layer in layers), 60)
+        _until(run.app, lambda: all(layer.loader.scheduler.idle for layer in layers), 60)
         for layer in layers:
-            layer.engine.ledger.reset()
+            layer.loader.ledger.reset()
     steps = [_continuous(run, path)] if scenario.continuous else [_step(run, s) for s in path]
     run.beat.stop()
     totals = _ledger(run)
@@ -241,7 +242,7 @@ def _record(
     }
 
 
-def _ledger(run: _Run, stats: list[dict[str, Any]] | None = None) -> dict[str, int]:
+def _ledger(run: _Run, stats: list[LoaderStats] | None = None) -> dict[str, int]:
     """Tiles fetched and wasted so far, over the progressive layers (from ``stats`` if taken)."""
     if run.mode != "progressive":
         return {}
@@ -249,8 +250,8 @@ def _ledger(run: _Run, stats: list[dict[str, Any]] | None = None) -> dict[str, i
 
     stats = stats if stats is not None else [npg.stats(layer) for layer in run.layers]
     return {
-        "tiles_fetched": sum(s["tiles_fetched"] for s in stats),
-        "tiles_wasted": sum(s["tiles_wasted"] for s in stats),
+        "tiles_fetched": sum(s.tiles_fetched for s in stats),
+        "tiles_wasted": sum(s.tiles_wasted for s in stats),
     }
 
 
@@ -263,18 +264,18 @@ def _progressive_step(run: _Run, ledger0: dict[str, int], full_s: float | None) 
     stats = [npg.stats(layer) for layer in run.layers]
     ledger = _ledger(run, stats)
     out: dict[str, Any] = {
-        "host_bytes": sum(s["host_bytes"] for s in stats),
-        "gpu_bytes": sum(s["gpu_bytes"] for s in stats),
-        "host_budget_bytes": stats[0]["host_budget_bytes"],
-        "gpu_budget_bytes": stats[0]["gpu_budget_bytes"],
-        "gpu_used_bytes": stats[0]["gpu_used_bytes"],
+        "host_bytes": sum(s.host_bytes for s in stats),
+        "gpu_bytes": sum(s.gpu_bytes for s in stats),
+        "host_budget_bytes": stats[0].host_budget_bytes,
+        "gpu_budget_bytes": stats[0].gpu_budget_bytes,
+        "gpu_used_bytes": stats[0].gpu_used_bytes,
         "tiles_fetched": ledger["tiles_fetched"] - ledger0["tiles_fetched"],
         "tiles_wasted_so_far": ledger["tiles_wasted"],
     }
     if run.floor is not None and full_s is not None and run.viewer.dims.ndisplay == 2:
         needs = []
         for layer, source in zip(run.layers, run.sources, strict=True):
-            plan = layer.engine.plan
+            plan = layer.loader.plan
             if plan is not None:
                 keys = [t.key for t in plan.tiles if t.key.level == plan.target_level]
                 needs.append((source.inner, keys))

@@ -266,7 +266,13 @@ def _owned_bytes(value: np.ndarray) -> int:
     base = value.base
     if base is None:
         return int(value.nbytes)
-    return int(getattr(base, "nbytes", None) or memoryview(base).nbytes)
+    nbytes = getattr(base, "nbytes", None)
+    if nbytes is not None:
+        return int(nbytes)
+    try:
+        return memoryview(base).nbytes
+    except TypeError:  # an opaque owner (tensorstore hands out a capsule): its own array
+        return int(value.nbytes)
 
 
 def _owner(key: Hashable) -> Hashable:

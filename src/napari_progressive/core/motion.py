@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from napari_progressive.core.planner import Motion
 
 if TYPE_CHECKING:
-    from napari_progressive.core.view import ViewState
+    from napari_progressive.core.view import SliceView
 
 #: Weight of the newest step in the smoothed motion.
 SMOOTHING = 0.5
@@ -20,10 +20,10 @@ class MotionTracker:
     """Smoothed pan velocity and zoom rate of one canvas's views."""
 
     def __init__(self) -> None:
-        self._last: tuple[float, ViewState] | None = None
+        self._last: tuple[float, SliceView] | None = None
         self.motion = Motion()
 
-    def update(self, view: ViewState, now: float) -> Motion:
+    def update(self, view: SliceView, now: float) -> Motion:
         """Account for ``view`` seen at time ``now`` (s) and return the motion."""
         last, self._last = self._last, (now, view)
         if last is None or last[1].displayed != view.displayed:

@@ -19,26 +19,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from napari_progressive.core.geometry import Level, LevelMapping, level_mappings
+from napari_progressive.core.tiles import TileKey, tile_grid, tile_shape
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from napari_progressive.core.view import ViewState
-
-
-@dataclass(frozen=True)
-class TileKey:
-    """One 2D tile: a chunk of a level, cut at a plane on the hidden axes.
-
-    ``planes`` holds ``(axis, offset_in_chunk)`` for every axis that is not
-    displayed; it is empty for 2D data. ``transposed`` is set when the canvas
-    rows show a later data axis than its columns.
-    """
-
-    level: int
-    chunk: tuple[int, ...]
-    planes: tuple[tuple[int, int], ...] = ()
-    transposed: bool = False
+    from napari_progressive.core.view import SliceView
 
 
 #: Priority tiers, most important first.
@@ -82,7 +68,7 @@ class Motion:
 class Plan:
     """Everything one view shows (``tiles``) and fetches ahead (``prefetch``), by priority."""
 
-    view: ViewState
+    view: SliceView
     target_level: int
     tiles: tuple[PlannedTile, ...]
     prefetch: tuple[PlannedTile, ...] = ()
@@ -130,7 +116,7 @@ FALLBACK_LEVELS = 4
 
 def plan_view(
     levels: Sequence[Level],
-    view: ViewState,
+    view: SliceView,
     mappings: Sequence[LevelMapping] | None = None,
     lod_bias: float = 0.0,
     motion: Motion | None = None,
@@ -161,7 +147,7 @@ def plan_view(
 def _prefetch(
     levels: Sequence[Level],
     maps: Sequence[LevelMapping],
-    view: ViewState,
+    view: SliceView,
     target: int,
     motion: Motion,
 ) -> list[PlannedTile]:
@@ -206,7 +192,7 @@ WHOLE_RANGE_MAX_TILES = 256
 
 
 def _whole_slider_range(
-    level: Level, lv: int, mapping: LevelMapping, view: ViewState, axis: int
+    level: Level, lv: int, mapping: LevelMapping, view: SliceView, axis: int
 ) -> list[PlannedTile]:
     """Every plane of ``axis`` at coarsest level ``lv``, nearest planes first, when small."""
     n = level.shape[axis]
@@ -227,15 +213,16 @@ def _whole_slider_range(
     return out
 
 
-def _tiles_in_view_plane(level: Level, view: ViewState) -> int:
-    return level.grid[view.displayed[0]] * level.grid[view.displayed[1]]
+def _tiles_in_view_plane(level: Level, view: SliceView) -> int:
+    rows, cols = tile_grid(level, view.displayed)
+    return rows * cols
 
 
 def _level_tiles(
     lv: int,
     level: Level,
     mapping: LevelMapping,
-    view: ViewState,
+    view: SliceView,
     *,
     whole: bool = False,
     lo: np.ndarray | None = None,
@@ -256,36 +243,32 @@ def _level_tiles(
     r, c = view.displayed
     ax = [r, c]
     shape = np.asarray(level.shape)[ax]
-    chunks = np.asarray(level.chunks)[ax]
+    tile = np.asarray(tile_shape(level, view.displayed))
     rect_lo = np.asarray(view.lo if lo is None else lo, dtype=float)
     rect_hi = np.asarray(view.hi if hi is None else hi, dtype=float)
     if whole:
-        first, last = np.zeros(2, dtype=np.int64), (shape - 1) // chunks
+        first, last = np.zeros(2, dtype=np.int64), (shape - 1) // tile
     else:
         lo_px = mapping.pixel_of(_full(point, view.displayed, rect_lo))[ax]
         hi_px = mapping.pixel_of(_full(point, view.displayed, rect_hi))[ax]
         if np.any(hi_px < 0) or np.any(lo_px > shape - 1):
             return []
-        first = np.clip(lo_px, 0, shape - 1) // chunks
-        last = np.clip(hi_px, 0, shape - 1) // chunks
+        first = np.clip(lo_px, 0, shape - 1) // tile
+        last = np.clip(hi_px, 0, shape - 1) // tile
     centre = np.asarray(view.centre)
     view_lo, view_hi = np.asarray(view.lo), np.asarray(view.hi)
     out = []
-    chunk = [0] * level.ndim
-    for axis, offset in planes:
-        chunk[axis] = offset // level.chunks[axis]
-    plane_key = tuple((a, o % level.chunks[a]) for a, o in planes)
+    plane = tuple(planes)
     for i in range(int(first[0]), int(last[0]) + 1):
         for j in range(int(first[1]), int(last[1]) + 1):
-            chunk[r], chunk[c] = i, j
-            start = np.array([i, j]) * chunks
-            stop = np.minimum(start + chunks, shape)
+            start = np.array([i, j]) * tile
+            stop = np.minimum(start + tile, shape)
             t_lo, t_hi = _edges(mapping, ax, start, stop)
             dist = _rect_distance(centre, t_lo, t_hi) / view.data_per_screen_px
             in_view = bool(np.all(t_hi > view_lo) and np.all(t_lo < view_hi))
             out.append(
                 PlannedTile(
-                    key=TileKey(lv, tuple(chunk), plane_key, r > c),
+                    key=TileKey(lv, (r, c), (i, j), plane),
                     priority=(float(tier if in_view or tier != VISIBLE else FALLBACK), -lv, dist),
                     lo=(float(t_lo[0]), float(t_lo[1])),
                     hi=(float(t_hi[0]), float(t_hi[1])),

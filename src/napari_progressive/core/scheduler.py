@@ -288,6 +288,10 @@ class SchedulerClient:
         """Jobs running now that this client waits for."""
         return len(self.generation_of)
 
+    def running_keys(self) -> frozenset[Hashable]:
+        """Keys of the jobs running now for this client."""
+        return frozenset(self.generation_of)
+
     def pending(self, keys: Collection[Hashable]) -> bool:
         """Whether any of ``keys`` is queued or running for this client, or a result waits."""
         return not self._results.empty() or self.scheduler._pending(self, keys)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class ViewState:
+class SliceView:
     """What a 2D canvas shows, in the layer's level-0 data coordinates.
 
     Attributes

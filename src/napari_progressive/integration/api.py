@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     import napari
     from napari.layers import Layer
 
+    from napari_progressive.core.pieces import LoaderStats
+
 
 def add_progressive_image(
     viewer: napari.Viewer, data: Any, **layer_kwargs: Any
@@ -75,17 +77,16 @@ def wait_until_idle(viewer: napari.Viewer, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     canvas = _vispy_canvas(viewer)
     while True:
+        visuals = []
         for layer in progressive_layers(viewer):
             visual = canvas.layer_to_visual.get(layer) if canvas is not None else None
             if visual is not None:
                 visual.update_view()  # hand the layer the current view
+                visuals.append(visual)
             layer.flush_view()
         QApplication.processEvents()
         layers = progressive_layers(viewer)
-        uploads = any(
-            lyr.engine.visual is not None and lyr.engine.visual.needs_redraw for lyr in layers
-        )
-        if uploads and canvas is not None:
+        if any(v.node.needs_redraw for v in visuals) and canvas is not None:
             canvas._scene_canvas.render()  # draw even when the window is hidden
         if all(lyr.is_idle() for lyr in layers):
             return True
@@ -94,10 +95,10 @@ def wait_until_idle(viewer: napari.Viewer, timeout: float = 30.0) -> bool:
         time.sleep(0.005)
 
 
-def stats(layer: ProgressiveLayerBase) -> dict[str, Any]:
-    """Loading counters of ``layer``.
+def stats(layer: ProgressiveLayerBase) -> LoaderStats:
+    """Loading counters of ``layer`` (a frozen ``LoaderStats``).
 
-    Keys include ``needed`` (tiles the view needs), ``available`` (of those,
+    Fields include ``needed`` (tiles the view needs), ``available`` (of those,
     on the GPU), ``prefetch`` (tiles fetched ahead of the camera), ``queued``,
     ``in_flight``, ``failed``, ``host_bytes`` (this layer's bytes in the shared
     host cache) against ``host_share_bytes`` (its fair share under pressure) and
@@ -105,7 +106,7 @@ def stats(layer: ProgressiveLayerBase) -> dict[str, Any]:
     ``cache_hits``/``cache_misses``/``cache_evictions`` (the shared cache),
     ``gpu_bytes`` and ``levels`` (levels drawn in the latest frame).
     """
-    return layer.engine.stats()
+    return layer.loader.stats()
 
 
 def set_debug_overlay(layer: ProgressiveLayerBase, on: bool) -> None:

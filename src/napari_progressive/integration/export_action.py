@@ -40,7 +40,7 @@ class BackgroundExport:
         self.done = threading.Event()
         self.completed = False
         self.error: BaseException | None = None
-        source = layer.engine.source
+        source = layer.loader.source
         self.progress = cancelable_progress(
             total=export_chunks(source, first_level), desc=f"Exporting {layer.name}"
         )
@@ -95,7 +95,7 @@ def export_layer_dialog(viewer: napari.Viewer) -> BackgroundExport | None:
     if not isinstance(layer, ProgressiveLayerBase):
         show_info("Select a progressive layer to export it to OME-Zarr.")
         return None
-    source = layer.engine.source
+    source = layer.loader.source
     choices = [
         f"from level {i} ({' x '.join(map(str, lv.shape))}, {_size(export_bytes(source, i))})"
         for i, lv in enumerate(source.levels)

@@ -66,7 +66,7 @@ class ProgressiveLabels(ProgressiveLayerBase, Labels):
             raise TypeError(f"labels must be integers, {source.name!r} holds {level0.dtype}")
         textures = label_textures(label_colormap(), level0.dtype)
         self._textures = textures
-        self._init_engine(
+        self._init_loader(
             source,
             max_gpu_bytes=max_gpu_bytes,
             host_cache=host_cache,
@@ -89,12 +89,12 @@ class ProgressiveLabels(ProgressiveLayerBase, Labels):
 
     def _refresh_textures(self, event: Any = None) -> None:
         """Re-map tiles when the colormap changes which texture value a label gets."""
-        textures = label_textures(self.colormap, self.engine.levels[0].dtype)
+        textures = label_textures(self.colormap, self.loader.levels[0].dtype)
         if textures.mapping_key == self._textures.mapping_key:
             self._textures = textures
             return
         self._textures = textures
-        self.engine.set_texture_mapping(textures, textures.texture_dtype)
+        self.loader.set_texture_mapping(textures, textures.texture_dtype)
 
     def _reset_editable(self) -> None:
         self.editable = False  # read-only: the data lives in a store, not in memory

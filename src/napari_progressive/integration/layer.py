@@ -3,7 +3,7 @@
 It keeps every Image control (contrast limits, colormap, gamma, opacity,
 blending, interpolation, visibility) but never slices data itself: before
 each frame its vispy layer reads what the canvas shows, the view becomes a
-frozen ``ViewState``, and the layer's ``LayerEngine`` plans, fetches and
+frozen ``SliceView``, and the layer's ``LayerEngine`` plans, fetches and
 stages tiles for the ``VispyProgressiveImageLayer`` to draw.
 """
 
@@ -92,7 +92,7 @@ class ProgressiveImage(ProgressiveLayerBase, Image):
     ) -> None:
         source = layer_source(data)
         level0 = source.levels[0]
-        self._init_engine(
+        self._init_loader(
             source,
             max_gpu_bytes=max_gpu_bytes,
             host_cache=host_cache,

@@ -59,7 +59,7 @@ class LoadingStatus:
         self._layer._slicing_state._set_loaded(loaded)
 
     def _report_failures(self) -> None:
-        for reason, count in self._layer.engine.failure_causes().items():
+        for reason, count in self._layer.loader.failure_causes().items():
             key = cause_key(reason)
             if key in self._told:
                 continue

@@ -1,8 +1,8 @@
 """What every progressive layer shares, whatever napari layer it extends.
 
 ``ProgressiveLayerBase`` is mixed in before a napari layer class (``Image``,
-``Labels``): it owns the ``LayerEngine``, turns what a canvas shows into a
-frozen ``ViewState`` (throttled while the camera moves), answers
+``Labels``): it owns the ``Loader``, turns what a canvas shows into a
+frozen ``SliceView`` (throttled while the camera moves), answers
 ``get_value`` from tiles already in memory, and replaces napari's slicing with
 one that reads nothing.
 """
@@ -19,10 +19,9 @@ from qtpy.QtCore import QTimer
 from superqt.utils import qthrottled
 
 from napari_progressive.core.executor import as_executor, shared_thread_pool
+from napari_progressive.core.loader import Loader
 from napari_progressive.core.motion import MotionTracker
-from napari_progressive.core.planner import TileKey
-from napari_progressive.core.view import ViewState
-from napari_progressive.integration.engine import LayerEngine
+from napari_progressive.core.view import SliceView
 from napari_progressive.integration.lazy_array import LazyLevelArray
 from napari_progressive.integration.loading_status import LoadingStatus
 from napari_progressive.integration.main_thread import MainThreadWaker
@@ -53,7 +52,7 @@ SHOWN_VALUES_MAX = 2**18
 
 
 class EmptySliceRequest:
-    """A slice request that reads nothing: the layer's engine does the loading."""
+    """A slice request that reads nothing: the layer's loader does the loading."""
 
     def __init__(self, layer: Any, slice_input: Any) -> None:
         self._slice_input = slice_input
@@ -108,11 +107,11 @@ def placement_defaults(source: MultiscaleSource) -> dict[str, Any]:
 class ProgressiveLayerBase(_LayerBase):
     """Engine, view tracking and value lookup of a progressive layer."""
 
-    engine: LayerEngine
+    loader: Loader
     max_gpu_bytes: int | None
     loading: EventEmitter
 
-    def _init_engine(
+    def _init_loader(
         self,
         source: MultiscaleSource,
         *,
@@ -124,7 +123,7 @@ class ProgressiveLayerBase(_LayerBase):
         texture_of: Callable[[np.ndarray], np.ndarray] | None = None,
         texture_dtype: np.dtype | None = None,
     ) -> None:
-        """Create the engine (before the napari layer's ``__init__``)."""
+        """Create the loader (before the napari layer's ``__init__``)."""
         self.max_gpu_bytes = None if max_gpu_bytes is None else int(max_gpu_bytes)
         self._loading_options = {
             "max_gpu_bytes": max_gpu_bytes,
@@ -136,7 +135,7 @@ class ProgressiveLayerBase(_LayerBase):
         self._waker = MainThreadWaker(self._on_results)
         runner = as_executor(executor) if executor is not None else shared_thread_pool()
         queue = shared_scheduler(runner)
-        self.engine = LayerEngine(
+        self.loader = Loader(
             source,
             host_cache=host_cache if host_cache is not None else shared_host_cache(),
             executor=runner,
@@ -149,7 +148,7 @@ class ProgressiveLayerBase(_LayerBase):
             disk_cache=shared_disk_cache(),
         )
         self._debug_overlay = False
-        self._last_view: ViewState | None = None
+        self._last_view: SliceView | None = None
         self._motion = MotionTracker()
 
     def _init_events(self) -> None:
@@ -158,7 +157,6 @@ class ProgressiveLayerBase(_LayerBase):
         # Loading progress gets its own emitter, outside ``layer.events``: the
         # layer list re-emits every layer event as a row update and repaint.
         self.loading = EventEmitter(source=self, type_name="loading")
-        self.engine.on_tile = self._on_tile
         self._plan_throttled = qthrottled(self._plan_now, timeout=PLAN_INTERVAL_MS)
         self._loading_status = LoadingStatus(self)
         # Failed tiles are tried again on their own, also while the camera is still.
@@ -188,10 +186,7 @@ class ProgressiveLayerBase(_LayerBase):
         """Whether the current view has everything it needs on screen."""
         if not self.visible or self._slice_input.ndisplay != 2:
             return True  # nothing to show
-        visual = self.engine.visual
-        if self.engine.plan is None or visual is None:
-            return False  # no view planned yet
-        return self.engine.idle and not visual.needs_redraw
+        return self.loader.complete
 
     # -- napari hooks ---
 
@@ -208,7 +203,7 @@ class ProgressiveLayerBase(_LayerBase):
                 f"not {path!r} (File > Save Screenshot saves what the canvas shows)"
             )
         export_omezarr(
-            self.engine.source,
+            self.loader.source,
             path,
             axis_names=list(self.axis_labels),
             units=layer_units(self),
@@ -261,7 +256,7 @@ class ProgressiveLayerBase(_LayerBase):
             return  # redraws of an unchanged view must not keep the throttle busy
         self._last_view = view
         self._motion.update(view, time.monotonic())
-        if self.engine.plan is None:
+        if self.loader.plan is None:
             self._plan_now(view)  # first view: at once
         else:
             self._plan_throttled(view)
@@ -272,31 +267,31 @@ class ProgressiveLayerBase(_LayerBase):
         A plan still waiting in the throttle is dropped with it, so a late
         2D plan cannot come back after the view has gone.
         """
-        if self._last_view is not None or self.engine.plan is not None:
+        if self._last_view is not None or self.loader.plan is not None:
             self._last_view = None
             self._plan_throttled.cancel()
             self._plan_now(None)
 
-    def _plan_now(self, view: ViewState | None) -> None:
-        self.engine.set_view(view, self._motion.motion)
+    def _plan_now(self, view: SliceView | None) -> None:
+        self.loader.set_view(view, self._motion.motion)
         self._schedule_retry()
         self.loading()
 
     def _schedule_retry(self) -> None:
-        delay = self.engine.next_retry_in()
+        delay = self.loader.next_retry_in()
         if delay is None:
             self._retry_timer.stop()
         elif not self._retry_timer.isActive():
             self._retry_timer.start(int(delay * 1000) + 5)
 
     def _retry_failed(self) -> None:
-        self.engine.replan()
+        self.loader.replan()
         self._schedule_retry()
 
     def view_state(
         self, lo: np.ndarray, hi: np.ndarray, data_per_px: float, canvas: tuple[int, int]
-    ) -> ViewState | None:
-        """The frozen ``ViewState`` of a canvas; None when it does not show 2D."""
+    ) -> SliceView | None:
+        """The frozen ``SliceView`` of a canvas; None when it does not show 2D."""
         displayed = tuple(int(a) for a in self._slice_input.displayed)
         if self._slice_input.ndisplay != 2 or len(displayed) != 2 or not self.visible:
             return None
@@ -307,7 +302,7 @@ class ProgressiveLayerBase(_LayerBase):
         # Quantise to 1/8 screen pixel so that float noise in the camera does
         # not make every redraw look like a new view.
         q = data_per_px / 8
-        return ViewState(
+        return SliceView(
             displayed=(displayed[0], displayed[1]),
             lo=(float(np.floor(lo[0] / q) * q), float(np.floor(lo[1] / q) * q)),
             hi=(float(np.ceil(hi[0] / q) * q), float(np.ceil(hi[1] / q) * q)),
@@ -320,46 +315,26 @@ class ProgressiveLayerBase(_LayerBase):
         """The finest value already in memory at ``position`` (never reads)."""
         pos = np.asarray(position, dtype=float)
         for lv, (level, mapping) in enumerate(
-            zip(self.engine.levels, self.engine.mappings, strict=True)
+            zip(self.loader.levels, self.loader.mappings, strict=True)
         ):
             px = mapping.pixel_of(pos)
             if np.any(px < 0) or np.any(px >= np.asarray(level.shape)):
                 return None
-            value = self._cached_value(lv, px)
+            value = self.loader.value_at(lv, tuple(int(p) for p in px))
             if value is not None:
                 return value
         return None
 
-    def _cached_value(self, lv: int, px: np.ndarray) -> Any:
-        plan = self.engine.plan
-        if plan is None:
-            return None
-        r, c = plan.view.displayed
-        level = self.engine.levels[lv]
-        chunk = tuple(int(p // k) for p, k in zip(px, level.chunks, strict=True))
-        planes = tuple(
-            (a, int(px[a] % level.chunks[a])) for a in range(level.ndim) if a not in (r, c)
-        )
-        tile = self.engine.cached_tile(TileKey(lv, chunk, planes, r > c))
-        if tile is None:
-            return None
-        i, j = int(px[r] % level.chunks[r]), int(px[c] % level.chunks[c])
-        value = tile[j, i] if r > c else tile[i, j]
-        return value.item() if hasattr(value, "item") else value
-
-    # -- engine callbacks ---------------------------------------------------------
+    # -- loader results ---------------------------------------------------------
 
     def _on_results(self) -> None:
-        self.engine.drain()
+        drained = self.loader.drain()
+        if len(self.loader.levels) - 1 in drained.levels:
+            coarsest = self._coarsest_image()
+            if coarsest is not None:
+                self._on_coarsest(coarsest)
         self._schedule_retry()
         self.loading()
-
-    def _on_tile(self, key: TileKey) -> None:
-        if key.level != len(self.engine.levels) - 1:
-            return
-        coarsest = self._coarsest_image()
-        if coarsest is not None:
-            self._on_coarsest(coarsest)
 
     def _on_coarsest(self, coarsest: np.ndarray) -> None:
         """All of the coarsest level's current cut is cached (thumbnail, contrast)."""
@@ -370,13 +345,13 @@ class ProgressiveLayerBase(_LayerBase):
         Each tile is cropped to the view and strided so that at most about
         ``max_values`` values come back in all; None when nothing is drawn.
         """
-        plan, visual = self.engine.plan, self.engine.visual
-        if plan is None or visual is None:
+        plan = self.loader.plan
+        if plan is None:
             return None
         view_lo, view_hi = np.asarray(plan.view.lo), np.asarray(plan.view.hi)
         crops = []
-        for t in visual.drawn():
-            tile = self.engine.cached_tile(t.key)
+        for t in self.loader.drawn():
+            tile = self.loader.tile_values(t.key)
             if tile is None:
                 continue
             lo, hi = np.asarray(t.lo), np.asarray(t.hi)
@@ -394,20 +369,19 @@ class ProgressiveLayerBase(_LayerBase):
 
     def _coarsest_image(self) -> np.ndarray | None:
         """The coarsest level's current 2D cut, when all its tiles are cached."""
-        plan = self.engine.plan
+        plan = self.loader.plan
         if plan is None:
             return None
-        last = len(self.engine.levels) - 1
+        last = len(self.loader.levels) - 1
         tiles = [t for t in plan.tiles if t.key.level == last]
         if not tiles:
             return None
-        arrays = [self.engine.cached_tile(t.key) for t in tiles]
+        arrays = [self.loader.tile_values(t.key) for t in tiles]
         if any(a is None for a in arrays):
             return None
-        r, c = plan.view.displayed
-        rows = sorted({t.key.chunk[r] for t in tiles})
-        cols = sorted({t.key.chunk[c] for t in tiles})
-        grid = {(t.key.chunk[r], t.key.chunk[c]): a for t, a in zip(tiles, arrays, strict=True)}
+        rows = sorted({t.key.tile[0] for t in tiles})
+        cols = sorted({t.key.tile[1] for t in tiles})
+        grid = {t.key.tile: a for t, a in zip(tiles, arrays, strict=True)}
         if len(grid) != len(rows) * len(cols):
             return None
         return np.block([[grid[i, j] for j in cols] for i in rows])

@@ -9,6 +9,7 @@ from napari._vispy.layers.base import VispyBaseLayer
 from qtpy.QtCore import QTimer
 from vispy.scene import PanZoomCamera, ViewBox
 
+from napari_progressive.core.tiles import tile_grid, tile_shape
 from napari_progressive.integration.label_textures import colour_table
 from napari_progressive.integration.shared import shared_gpu_budget
 from napari_progressive.render.tiled_visual import TiledImage
@@ -30,11 +31,11 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
     """Draws a progressive layer's tiles; subclasses follow its display controls."""
 
     def __init__(self, layer: ProgressiveLayerBase, **kwargs: Any) -> None:
-        levels = layer.engine.levels
-        side = max(max(lv.chunks) for lv in levels)
+        levels = layer.loader.levels
+        side = max(max(tile_shape(lv, _last_two(lv))) for lv in levels)
         node = TiledImage(
             (side, side),
-            layer.engine.format,
+            layer.loader.format,
             shared_gpu_budget(),
             max_bytes=layer.max_gpu_bytes,
             max_tiles=_plane_tiles(levels),
@@ -50,7 +51,7 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         self._redraw_timer = QTimer()
         self._redraw_timer.setInterval(REDRAW_INTERVAL_MS)
         self._redraw_timer.timeout.connect(self._redraw_if_needed)
-        layer.engine.attach(node)
+        layer.loader.attach(node)
         self._watched_canvas: Any = None
         node.events.parent_change.connect(self._watch_canvas)
         self.reset()
@@ -138,7 +139,7 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         self._redraw_timer.stop()
         if self._watched_canvas is not None:
             self._watched_canvas.events.draw.disconnect(self.update_view)
-        self.layer.engine.release()  # stops loading, frees the layer's host-cache share
+        self.layer.loader.release()  # stops loading, frees the layer's host-cache share
         self.node.release()  # its texture pages go back to the shared budget
         super().close()
 
@@ -189,12 +190,16 @@ def _viewbox_camera(node: Any) -> Any:
     return None
 
 
+def _last_two(level: Level) -> tuple[int, int]:
+    return (level.ndim - 2, level.ndim - 1) if level.ndim > 1 else (0, 0)
+
+
 def _plane_tiles(levels: Sequence[Level]) -> int:
     """Tiles of one 2D plane over all levels (the most a view of it can need)."""
     total = 0
     for level in levels:
-        grid = sorted(-(-s // c) for s, c in zip(level.shape, level.chunks, strict=True))
-        total += grid[-1] * (grid[-2] if len(grid) > 1 else 1)
+        rows, cols = tile_grid(level, _last_two(level))
+        total += rows * cols
     return total
 
 

@@ -89,17 +89,16 @@ class ProgressiveWidget(QWidget):
         self.overlay_box.blockSignals(True)
         self.overlay_box.setChecked(layer.debug_overlay)
         self.overlay_box.blockSignals(False)
-        s = layer.engine.stats()
+        s = layer.loader.stats()
         self.stats_label.setText(
-            f"target level {s['target_level']} of {s['n_levels']}\n"
-            f"tiles: {s['available']}/{s['needed']} shown, {s['queued']} queued, "
-            f"{s['in_flight']} loading, {s['failed']} failed\n"
-            f"host cache {s['host_bytes'] / 2**20:.1f} MiB, GPU {s['gpu_bytes'] / 2**20:.1f} MiB"
+            f"target level {s.target_level} of {s.n_levels}\n"
+            f"tiles: {s.available}/{s.needed} shown, {s.queued} queued, "
+            f"{s.in_flight} loading, {s.failed} failed\n"
+            f"host cache {s.host_bytes / 2**20:.1f} MiB, GPU {s.gpu_bytes / 2**20:.1f} MiB"
         )
         swatch = '<span style="background:{};color:black">&nbsp;{}&nbsp;</span>'
         self.legend.setText(
-            "levels drawn: "
-            + " ".join(swatch.format(level_colour_hex(lv), lv) for lv in s["levels"])
+            "levels drawn: " + " ".join(swatch.format(level_colour_hex(lv), lv) for lv in s.levels)
         )
 
 
@@ -107,27 +106,26 @@ def budget_table(layers: list[ProgressiveLayerBase]) -> str:
     """Each layer's share of the host and GPU budgets (and the disk tier), as HTML."""
     if not layers:
         return ""
-    stats = [(lyr.name, lyr.engine.stats()) for lyr in layers]
+    stats = [(lyr.name, lyr.loader.stats()) for lyr in layers]
     first = stats[0][1]
     rows = "".join(
-        f"<tr><td>{html.escape(name)}</td><td align=right>{_mib(s['host_bytes'])}</td>"
-        f"<td align=right>{_mib(s['gpu_bytes'])}</td></tr>"
+        f"<tr><td>{html.escape(name)}</td><td align=right>{_mib(s.host_bytes)}</td>"
+        f"<td align=right>{_mib(s.gpu_bytes)}</td></tr>"
         for name, s in stats
     )
     lines = [
         "<b>Budgets</b> (MiB)",
         f"<table><tr><th align=left>layer</th><th>host</th><th>GPU</th></tr>{rows}</table>",
-        f"host cache budget {_mib(first['host_budget_bytes'])}, "
-        f"fair share {_mib(first['host_share_bytes'])}",
+        f"host cache budget {_mib(first.host_budget_bytes)}, "
+        f"fair share {_mib(first.host_share_bytes)}",
     ]
-    if "gpu_budget_bytes" in first:
+    if first.gpu_budget_bytes:
+        lines.append(f"GPU {_mib(first.gpu_used_bytes)} of {_mib(first.gpu_budget_bytes)} used")
+    disk = first.disk
+    if disk:
         lines.append(
-            f"GPU {_mib(first['gpu_used_bytes'])} of {_mib(first['gpu_budget_bytes'])} used"
-        )
-    if "disk_bytes" in first:
-        lines.append(
-            f"disk tier {_mib(first['disk_bytes'])} of {_mib(first['disk_budget_bytes'])}, "
-            f"{first['disk_hits']} hits"
+            f"disk tier {_mib(disk['disk_bytes'])} of {_mib(disk['disk_budget_bytes'])}, "
+            f"{disk['disk_hits']} hits"
         )
     return "<br>".join(lines)
 

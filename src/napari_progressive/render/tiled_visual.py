@@ -180,7 +180,6 @@ class TiledImageVisual(Visual):
         self._geometry_dirty = True
         self._vbo = VertexBuffer(np.zeros(0, _VERTEX_DTYPE))
         self._n_vertices = 0
-        self.uploaded_bytes = 0
         self.set_colour(clim=(0.0, fmt.value_scale), gamma=1.0, lut=_grey_lut())
         self.shared_program["u_label_table"] = Texture2D(np.zeros((1, 256, 4), np.float32))
         self.shared_program["u_table_rows"] = 1.0
@@ -319,13 +318,14 @@ class TiledImageVisual(Visual):
 
     # -- what the owner reads ---------------------------------------------------
 
+    @property
+    def residency(self) -> TexturePool:
+        """The tiles on the GPU now (``key in residency``), shared with the loader."""
+        return self._pool
+
     def resident(self) -> frozenset[TileKey]:
         """Keys whose tiles are on the GPU now."""
         return self._pool.keys()  # type: ignore[return-value]
-
-    def is_resident(self, key: TileKey) -> bool:
-        """Whether ``key`` is on the GPU."""
-        return key in self._pool
 
     @property
     def needs_redraw(self) -> bool:
@@ -337,24 +337,12 @@ class TiledImageVisual(Visual):
         """Staged tiles not yet uploaded."""
         return len(self._staged)
 
-    @property
-    def capacity(self) -> int:
-        """Tile slots on the pages held now."""
-        return self._pool.n_slots
-
-    @property
-    def gpu_bytes(self) -> int:
-        """Texture bytes this visual holds (its pages, granted by the shared budget)."""
-        return self._pool.nbytes
-
-    @property
-    def gpu_evictions(self) -> int:
-        """Tiles evicted from the atlas so far."""
-        return self._evicted_before + self._pool.evictions
-
-    def budget_stats(self) -> dict[str, int]:
-        """The shared GPU budget: its size and what all layers hold now."""
+    def gpu_stats(self) -> dict[str, int]:
+        """Texture bytes, slots and evictions of this visual, and the shared budget's use."""
         return {
+            "gpu_bytes": self._pool.nbytes,
+            "gpu_slots": self._pool.n_slots,
+            "gpu_evictions": self._evicted_before + self._pool.evictions,
             "gpu_budget_bytes": self._budget.budget_bytes,
             "gpu_used_bytes": self._budget.used_bytes,
         }
@@ -428,7 +416,6 @@ class TiledImageVisual(Visual):
             new_pages += len(self._textures) - pages_before
             self._sizes[key] = tile.shape[:2]
             budget -= tile.nbytes
-            self.uploaded_bytes += tile.nbytes
             self._geometry_dirty = True
         if self._staged:
             self.update()

@@ -23,7 +23,7 @@ class FaultInjectingSource:
     ``error_rate`` and ``corrupt_rate`` are probabilities per read, drawn from
     a generator seeded with ``seed`` and the chunk's key, so the same chunk
     always behaves the same. A corrupt chunk is returned truncated, which the
-    engine reports as a failed tile. ``reads`` counts every call (thread-safe),
+    loader reports as a failed tile. ``reads`` counts every call (thread-safe),
     for benchmarks.
     """
 

@@ -7,7 +7,7 @@ cut into tiles and planes from memory.
 
 Remote reads (http(s), s3, gs) fail fast and cannot starve each other: a
 request is tried ``REQUEST_RETRIES["max_retries"]`` times about a second in
-all (the engine tries a failed tile again later, with its own back-off),
+all (the loader tries a failed tile again later, with its own back-off),
 curl gives up a request that receives nothing for ``STALL_SECONDS``, and
 ``REQUEST_CONCURRENCY`` slots leave room for requests a server never answers.
 """

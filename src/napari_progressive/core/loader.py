@@ -1,0 +1,437 @@
+"""One layer's loader: view -> plan -> fetch -> caches -> draw target.
+
+Headless (no Qt, no GL): the layer hands it views and a ``notify`` callback
+that wakes the main thread, and it is attached to a ``DrawTarget`` (the
+visual) and that target's ``residency`` (which tiles are on the GPU). Every
+planned tile has one state in ``self.pieces``, from which ``idle``,
+progress and the frozen ``LoaderStats`` are derived.
+
+The host cache keeps chunks as read (``ChunkKey``), shared by every layer
+over the same data. A tile is staged for upload straight from a cached chunk
+when no cut or conversion is needed; otherwise a worker cuts it (``CutTile``)
+or reads what it lacks first (``FetchTile``). A chunk being read for one tile
+is not read again for another: that tile waits and is cut once it lands.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import weakref
+from collections import Counter
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from napari_progressive.core.errors import ChunkReadError
+from napari_progressive.core.executor import DistributedExecutor, share
+from napari_progressive.core.fetch import CutTile, DiskTier, FetchTile, TileResult
+from napari_progressive.core.fetch_ledger import FetchLedger
+from napari_progressive.core.formats import texture_format, to_texture
+from napari_progressive.core.geometry import level_mappings, validate_levels
+from napari_progressive.core.pieces import Drained, LoaderStats, PieceState
+from napari_progressive.core.planner import PREFETCH, Plan, plan_view
+from napari_progressive.core.scheduler import Job, Scheduler
+from napari_progressive.core.source import source_identity
+from napari_progressive.core.tiles import ChunkKey, cut_tile, tile_chunks
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable, Sequence
+
+    import numpy as np
+
+    from napari_progressive.core.cache import HostCache
+    from napari_progressive.core.disk_cache import DiskCache
+    from napari_progressive.core.executor import Executor
+    from napari_progressive.core.motion import Motion
+    from napari_progressive.core.pieces import DrawTarget
+    from napari_progressive.core.planner import PlannedTile
+    from napari_progressive.core.source import MultiscaleSource
+    from napari_progressive.core.tiles import TileKey
+    from napari_progressive.core.view import SliceView
+
+#: The coarsest levels kept in the host cache's pinned reserve.
+PINNED_LEVELS = 2
+#: Seconds before a failed tile is tried again: doubles per failure up to this.
+MAX_RETRY_DELAY = 60.0
+
+_ids = itertools.count()
+#: Loaders using each host-cache owner: its chunks go when the last one is released.
+_owners_in_use: Counter[Hashable] = Counter()
+#: A token per in-memory source object: ``id()`` is reused once an object dies,
+#: and a new source must never be served a dead one's chunks.
+_tokens: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class _Failure:
+    error: str
+    cause: str
+    count: int = 1
+    retry_at: float = 0.0
+
+
+class Loader:
+    """Plans, fetches and stages the tiles of one source for one layer.
+
+    ``texture_of`` turns a tile's values into texture values (default: the
+    texture dtype of the data; labels: their colormap's mapping, which
+    ``set_texture_mapping`` replaces without reading anything again).
+    """
+
+    def __init__(
+        self,
+        source: MultiscaleSource,
+        *,
+        host_cache: HostCache,
+        executor: Executor,
+        max_in_flight: int,
+        notify: Callable[[], None] = lambda: None,
+        lod_bias: float = 0.0,
+        texture_of: Callable[[np.ndarray], np.ndarray] | None = None,
+        texture_dtype: np.dtype | None = None,
+        disk_cache: DiskCache | None = None,
+        scheduler: Scheduler | None = None,
+    ) -> None:
+        self.source = source
+        self.levels = tuple(source.levels)
+        validate_levels(self.levels)
+        self.mappings = level_mappings(self.levels)
+        self.format = texture_format(
+            texture_dtype if texture_dtype is not None else self.levels[0].dtype
+        )
+        self._identity_mapping = texture_of is None
+        self._texture_of = texture_of or partial(to_texture, fmt=self.format)
+        self._mapping = 0
+        self.lod_bias = lod_bias
+        self._cache = host_cache
+        queue = scheduler if scheduler is not None else Scheduler(executor, max_in_flight)
+        self.scheduler = queue.client(notify, max_in_flight)
+        self._shared_source = share(executor, source)
+        identity = source_identity(source)
+        # Chunks depend only on the data: layers over the same data share them.
+        self._owner: Hashable = ("data", identity or _object_token(source))
+        # Tile jobs also depend on the texture mapping (labels: the colormap).
+        self._job_owner: Hashable = (
+            (self._owner, self.format) if self._identity_mapping else ("layer", next(_ids))
+        )
+        _owners_in_use[self._owner] += 1
+        self._holding = True
+        # The persistent tier serves sources with a stable identity whose
+        # chunks are read in this process (cluster workers have their own disks).
+        self._disk = (
+            DiskTier(disk_cache, identity)
+            if disk_cache is not None
+            and identity is not None
+            and not isinstance(executor, DistributedExecutor)
+            else None
+        )
+        self.plan: Plan | None = None
+        self.pieces: dict[TileKey, PieceState] = {}
+        self._target: DrawTarget | None = None
+        self._failures: dict[TileKey, _Failure] = {}
+        self._reading: dict[ChunkKey, TileKey] = {}
+        self.read_threads: set[str] = set()
+        self.ledger = FetchLedger()
+
+    # -- main thread ------------------------------------------------------------
+
+    def attach(self, target: DrawTarget) -> None:
+        """Draw into ``target`` from now on."""
+        self._target = target
+        if self.plan is not None:
+            self._apply(self.plan)
+
+    def release(self) -> None:
+        """Stop loading and let go of the host cache (the layer left its viewer).
+
+        The owner's cached chunks go once no other loader shares them. A view
+        set later (the layer is added again) loads them anew.
+        """
+        self.set_view(None)
+        if not self._holding:
+            return
+        self._holding = False
+        _owners_in_use[self._owner] -= 1
+        if _owners_in_use[self._owner] <= 0:
+            del _owners_in_use[self._owner]
+            self._cache.drop_owner(self._owner)
+
+    def set_view(self, view: SliceView | None, motion: Motion | None = None) -> None:
+        """Plan for ``view`` (None: show nothing) unless it is unchanged.
+
+        ``motion`` is how the camera has been moving; it aims the prefetch.
+        """
+        if view is None:
+            self.plan = None
+            self.pieces = {}
+            self.scheduler.update([])
+            if self._target is not None:
+                self._target.clear_plan()
+            return
+        if self.plan is not None and self.plan.view == view:
+            return
+        if not self._holding:
+            self._holding = True
+            _owners_in_use[self._owner] += 1
+        self._apply(plan_view(self.levels, view, self.mappings, self.lod_bias, motion))
+
+    def set_texture_mapping(
+        self, texture_of: Callable[[np.ndarray], np.ndarray], dtype: np.dtype
+    ) -> None:
+        """Map tiles to textures with ``texture_of`` from now on (cached chunks are re-cut)."""
+        self._texture_of = texture_of
+        self._identity_mapping = False
+        self._mapping += 1
+        self.format = texture_format(dtype)
+        if self._target is not None:
+            self._target.forget_tiles(self.format)
+        self.replan()
+
+    def replan(self) -> None:
+        """Apply the current plan again (e.g. to retry failed tiles)."""
+        if self.plan is not None:
+            self._apply(self.plan)
+
+    def drain(self) -> Drained:
+        """Apply finished work: cache the chunks read, stage the tiles the view needs."""
+        changed_failures = again = False
+        landed: set[int] = set()
+        needed = self.plan.keys if self.plan is not None else frozenset()
+        for r in self.scheduler.drain():
+            key: TileKey = r.key[-1]  # type: ignore[index]
+            if r.error is not None:
+                self._record_failure(key, r.error)
+                changed_failures = True
+                continue
+            if self._failures.pop(key, None) is not None:
+                changed_failures = True
+            result: TileResult = r.value
+            self.read_threads.add(result.worker)
+            for chunk, values in result.read:
+                self._reading.pop(chunk, None)
+                self._cache.put(
+                    (self._owner, chunk), values, r.seconds, pinned=self._pinned(chunk.level)
+                )
+                again = True  # tiles waiting for these chunks can be cut now
+            if result.read:
+                self.ledger.on_fetched(key)
+            if result.mapping != self._mapping:
+                again = True  # mapped before the colormap changed: map again
+            elif key in needed:
+                self._stage(key, result.texture)
+            landed.add(key.level)
+        if changed_failures and self.plan is not None and self._target is not None:
+            self._target.set_plan(self.plan, self._failures)
+        if again and any(s is PieceState.WAITING for s in self.pieces.values()):
+            self.replan()
+        return Drained(frozenset(landed))
+
+    @property
+    def idle(self) -> bool:
+        """Nothing to fetch, drain or upload that the current view shows (prefetch aside)."""
+        uploads = self._target.pending_uploads if self._target is not None else 0
+        needed = self.plan.keys if self.plan is not None else frozenset()
+        if uploads or any(self.pieces.get(k) is PieceState.WAITING for k in needed):
+            return False
+        return not self.scheduler.pending({self._job_key(k) for k in needed})
+
+    @property
+    def complete(self) -> bool:
+        """Whether the view is planned and drawn with everything it needs."""
+        target = self._target
+        return (
+            self.plan is not None and target is not None and self.idle and not target.needs_redraw
+        )
+
+    def failures(self) -> dict[TileKey, str]:
+        """Error message of every tile that failed to load."""
+        return {k: f.error for k, f in self._failures.items()}
+
+    def next_retry_in(self) -> float | None:
+        """Seconds until the first failed tile the view needs may be tried again (None: none)."""
+        needed = self.plan.keys if self.plan is not None else frozenset()
+        times = [f.retry_at for k, f in self._failures.items() if k in needed]
+        return max(0.0, min(times) - time.monotonic()) if times else None
+
+    def failure_causes(self) -> dict[str, int]:
+        """Why tiles the current view needs failed (the reason, without the chunk), and how many."""
+        needed = self.plan.keys if self.plan is not None else frozenset()
+        causes: Counter[str] = Counter(f.cause for k, f in self._failures.items() if k in needed)
+        return dict(causes)
+
+    def tile_values(self, key: TileKey, step: int = 1) -> np.ndarray | None:
+        """A tile's values from the chunks in memory (every ``step``-th pixel), or None.
+
+        Never reads: None when a chunk is not cached.
+        """
+        chunks = self._cached_chunks(key, count=False)
+        if chunks is None:
+            return None
+        return cut_tile(self.levels[key.level], key, chunks, step)
+
+    def drawn(self) -> Sequence[PlannedTile]:
+        """Tiles the target drew in its latest frame."""
+        return self._target.drawn() if self._target is not None else ()
+
+    def value_at(self, level: int, pixel: Sequence[int]) -> Any:
+        """The value of a level pixel if its chunk is in memory, else None."""
+        lv = self.levels[level]
+        index = tuple(int(p) // c for p, c in zip(pixel, lv.chunks, strict=True))
+        chunk = self._cache.peek((self._owner, ChunkKey(level, index)))
+        if chunk is None:
+            return None
+        local = tuple(int(p) - i * c for p, i, c in zip(pixel, index, lv.chunks, strict=True))
+        value = chunk[local]
+        return value.item() if hasattr(value, "item") else value
+
+    def stats(self) -> LoaderStats:
+        """The current counters."""
+        plan = self.plan
+        keys = plan.keys if plan is not None else frozenset()
+        target = self._target
+        resident = target.residency if target is not None else frozenset()
+        drawn = target.drawn() if target is not None else []
+        gpu = dict(target.gpu_stats()) if target is not None else {}
+        return LoaderStats(
+            needed=len(keys),
+            prefetch=len(plan.prefetch) if plan is not None else 0,
+            available=sum(k in resident for k in keys),
+            queued=self.scheduler.queued,
+            in_flight=self.scheduler.in_flight,
+            failed=len(keys & self._failures.keys()),
+            host_bytes=self._cache.owner_bytes(self._owner),
+            host_share_bytes=self._cache.fair_share(),
+            host_budget_bytes=self._cache.budget_bytes,
+            host_pinned_bytes=self._cache.pinned_bytes,
+            cache_hits=self._cache.hits,
+            cache_misses=self._cache.misses,
+            cache_evictions=self._cache.evictions,
+            gpu_bytes=gpu.get("gpu_bytes", 0),
+            gpu_slots=gpu.get("gpu_slots", 0),
+            gpu_evictions=gpu.get("gpu_evictions", 0),
+            gpu_budget_bytes=gpu.get("gpu_budget_bytes", 0),
+            gpu_used_bytes=gpu.get("gpu_used_bytes", 0),
+            levels=tuple(sorted({t.key.level for t in drawn})),
+            target_level=plan.target_level if plan is not None else None,
+            n_levels=len(self.levels),
+            tiles_fetched=self.ledger.fetched,
+            tiles_wasted=self.ledger.wasted,
+            submitted=self.scheduler.submitted,
+            cancelled=self.scheduler.cancelled,
+            deduplicated=self.scheduler.scheduler.deduplicated,
+            disk=self._disk.cache.stats() if self._disk is not None else {},
+        )
+
+    # -- planning a view into work ---------------------------------------------------
+
+    def _apply(self, plan: Plan) -> None:
+        self.plan = plan
+        target = self._target
+        if target is not None:
+            target.set_plan(plan, self._failures)
+        resident = target.residency if target is not None else frozenset()
+        running = self.scheduler.running_keys()
+        self._reading = {c: k for c, k in self._reading.items() if self._job_key(k) in running}
+        now = time.monotonic()
+        pieces: dict[TileKey, PieceState] = {}
+        jobs = []
+        for t in plan.tiles + plan.prefetch:
+            key = t.key
+            if key in resident:
+                pieces[key] = PieceState.GPU
+                continue
+            failure = self._failures.get(key)
+            if failure is not None and now < failure.retry_at:
+                pieces[key] = PieceState.FAILED
+                continue
+            state, job = self._work_for(t)
+            if state is PieceState.QUEUED and self._job_key(key) in running:
+                state = PieceState.LOADING
+            pieces[key] = state
+            if job is not None:
+                jobs.append(job)
+        self.pieces = pieces
+        self.scheduler.update(jobs)
+
+    def _work_for(self, t: PlannedTile) -> tuple[PieceState, Job | None]:
+        """The state of a tile not on the GPU, and the job that brings it closer."""
+        key = t.key
+        level = self.levels[key.level]
+        cached = self._cached_chunks(key, count=True, partial=True)
+        assert cached is not None
+        missing = [c for c in tile_chunks(level, key) if c not in cached]
+        if missing:
+            if any(self._reading.get(c, key) != key for c in missing):
+                return PieceState.WAITING, None  # another tile reads them: cut it after
+            for c in missing:
+                self._reading[c] = key
+            request = FetchTile(
+                key, tuple(cached.items()), self._texture_of, self._mapping, self._disk
+            )
+            job = Job(t.priority, self._job_key(key), request, (self._shared_source,))
+            return PieceState.QUEUED, job
+        if t.tier == PREFETCH:
+            return PieceState.HOST, None  # in host memory is all a prefetch asks for
+        tile = cut_tile(level, key, cached) if len(cached) == 1 else None
+        if tile is not None and self._stages_as_is(tile):
+            self._stage(key, tile)
+            return PieceState.STAGED, None
+        cut = CutTile(level, key, tuple(cached.items()), self._texture_of, self._mapping)
+        return PieceState.QUEUED, Job(t.priority, self._job_key(key), cut)
+
+    def _stages_as_is(self, tile: np.ndarray) -> bool:
+        """Whether ``tile`` is its own texture (no conversion, no copy to make)."""
+        return (
+            self._identity_mapping and tile.dtype == self.format.dtype and tile.flags.c_contiguous
+        )
+
+    def _cached_chunks(
+        self, key: TileKey, *, count: bool, partial: bool = False
+    ) -> dict[ChunkKey, np.ndarray] | None:
+        """The tile's chunks in the host cache (all of them, or None unless ``partial``)."""
+        out = {}
+        for c in tile_chunks(self.levels[key.level], key):
+            cache_key = (self._owner, c)
+            values = self._cache.get(cache_key) if count else self._cache.peek(cache_key)
+            if values is not None:
+                out[c] = values
+            elif not partial:
+                return None
+        return out
+
+    def _stage(self, key: TileKey, texture: np.ndarray) -> None:
+        if self._target is None:
+            return
+        self._target.stage(key, texture)
+        self.pieces[key] = PieceState.STAGED
+        self.ledger.on_shown(key)
+
+    def _job_key(self, key: TileKey) -> tuple[Hashable, ...]:
+        """The scheduler's key for ``key``: equal for layers that make the same texture."""
+        return (self._job_owner, self._mapping, key)
+
+    def _pinned(self, level: int) -> bool:
+        """The two coarsest levels stay cached: every view falls back on them."""
+        return level >= len(self.levels) - PINNED_LEVELS
+
+    def _record_failure(self, key: TileKey, error: BaseException) -> None:
+        for c, reader in list(self._reading.items()):
+            if reader == key:
+                del self._reading[c]
+        f = self._failures.get(key)
+        count = 1 if f is None else f.count + 1
+        delay = min(MAX_RETRY_DELAY, 2.0 ** (count - 1))
+        cause = error.reason if isinstance(error, ChunkReadError) else type(error).__name__
+        self._failures[key] = _Failure(str(error), cause, count, time.monotonic() + delay)
+
+
+def _object_token(source: object) -> Hashable:
+    """A token that names ``source`` for as long as it lives, never reused."""
+    try:
+        token = _tokens.get(source)
+        if token is None:
+            token = _tokens[source] = next(_ids)
+        return ("object", token)
+    except TypeError:  # neither hashable nor weakly referable: a token of its own
+        return ("object", next(_ids))

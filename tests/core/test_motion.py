@@ -1,7 +1,7 @@
 import pytest
 
 from napari_progressive.core.motion import STILL_AFTER_S, MotionTracker
-from napari_progressive.core.view import SliceView
+from napari_progressive.core.view import SliceView, VolumeView
 
 
 def view(cy, cx, data_per_px=1.0, displayed=(0, 1)):
@@ -12,12 +12,12 @@ def view(cy, cx, data_per_px=1.0, displayed=(0, 1)):
 
 def test_pan_velocity_builds_up_and_stops_after_a_pause():
     m = MotionTracker()
-    assert m.update(view(0, 0), 0.0).velocity == (0.0, 0.0)
+    assert not any(m.update(view(0, 0), 0.0).velocity)
     for i in range(1, 8):
         motion = m.update(view(0, 100 * i), 0.1 * i)  # 1000 px/s to the right
     assert motion.velocity[0] == pytest.approx(0.0)
     assert motion.velocity[1] == pytest.approx(1000.0, rel=0.02)
-    assert m.update(view(0, 800), 0.7 + 2 * STILL_AFTER_S).velocity == (0.0, 0.0)
+    assert not any(m.update(view(0, 800), 0.7 + 2 * STILL_AFTER_S).velocity)
 
 
 def test_zoom_rate_is_negative_when_zooming_in():
@@ -33,4 +33,18 @@ def test_changing_the_displayed_axes_resets_the_motion():
     m = MotionTracker()
     m.update(view(0, 0), 0.0)
     m.update(view(0, 100), 0.1)
-    assert m.update(view(0, 100, displayed=(1, 2)), 0.2).velocity == (0.0, 0.0)
+    assert not any(m.update(view(0, 100, displayed=(1, 2)), 0.2).velocity)
+
+
+def volume_view(centre, data_per_px=1.0):
+    eye = tuple(tuple(float(i == j) for j in range(4)) for i in range(4))
+    return VolumeView((0, 1, 2), (0.0, 0.0, 0.0), eye, eye, (100, 100), centre, data_per_px)
+
+
+def test_a_3d_camera_moving_along_depth_has_a_velocity_on_that_axis():
+    m = MotionTracker()
+    for i in range(6):
+        motion = m.update(volume_view((50.0 * i, 0.0, 0.0)), 0.1 * i)  # 500 voxels/s in depth
+    assert len(motion.velocity) == 3
+    assert motion.velocity[0] == pytest.approx(500.0, rel=0.05)
+    assert motion.velocity[1:] == (0.0, 0.0)

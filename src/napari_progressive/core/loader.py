@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from napari_progressive.core.coarse_volume import ReadVolume, VolumeBox, VolumeResult, volume_box
 from napari_progressive.core.errors import ChunkReadError
 from napari_progressive.core.executor import DistributedExecutor, share
 from napari_progressive.core.fetch import CutTile, DiskTier, FetchTile, TileResult
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from napari_progressive.core.cache import HostCache
+    from napari_progressive.core.coarse_volume import CoarseVolume
     from napari_progressive.core.disk_cache import DiskCache
     from napari_progressive.core.executor import Executor
     from napari_progressive.core.motion import Motion
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
     from napari_progressive.core.planner import PlannedTile
     from napari_progressive.core.source import MultiscaleSource
     from napari_progressive.core.tiles import TileKey
-    from napari_progressive.core.view import SliceView
+    from napari_progressive.core.view import SliceView, VolumeView
 
 #: The coarsest levels kept in the host cache's pinned reserve.
 PINNED_LEVELS = 2
@@ -131,6 +133,9 @@ class Loader:
         self._target: DrawTarget | None = None
         self._failures: dict[TileKey, _Failure] = {}
         self._reading: dict[ChunkKey, TileKey] = {}
+        self._volume_box: VolumeBox | None = None
+        self.volume: CoarseVolume | None = None
+        self._volume_failure: _Failure | None = None
         self.read_threads: set[str] = set()
         self.ledger = FetchLedger()
 
@@ -149,6 +154,8 @@ class Loader:
         set later (the layer is added again) loads them anew.
         """
         self.set_view(None)
+        self.set_volume_view(None)
+        self.volume = None
         if not self._holding:
             return
         self._holding = False
@@ -174,7 +181,38 @@ class Loader:
         if not self._holding:
             self._holding = True
             _owners_in_use[self._owner] += 1
+        self._volume_box = self.volume = None  # a 2D view: the 3D volume is not shown
         self._apply(plan_view(self.levels, view, self.mappings, self.lod_bias, motion))
+
+    def set_volume_view(self, view: VolumeView | None) -> None:
+        """Load what a 3D ``view`` shows (None: no 3D view): the coarsest level's volume.
+
+        ``volume`` holds it once it has landed; it stays until another box is
+        loaded, so a slider move keeps the last volume on screen meanwhile.
+        """
+        if view is None:
+            if self._volume_box is not None:
+                self._volume_box = None
+                self.scheduler.update([])
+            return
+        if self.plan is not None:
+            self.set_view(None)  # a canvas shows a layer in 2D or in 3D, not both
+        if not self._holding:
+            self._holding = True
+            _owners_in_use[self._owner] += 1
+        dtype = self.format.dtype if self._identity_mapping else self.levels[-1].dtype
+        box = volume_box(self.levels, self.mappings, view, dtype)
+        if box == self._volume_box:
+            return
+        self._volume_box = box
+        self._volume_failure = None
+        self._request_volume()
+
+    @property
+    def volume_complete(self) -> bool:
+        """Whether the 3D view's volume has landed."""
+        box = self._volume_box
+        return box is not None and self.volume is not None and self.volume.box == box
 
     def set_texture_mapping(
         self, texture_of: Callable[[np.ndarray], np.ndarray], dtype: np.dtype
@@ -192,13 +230,19 @@ class Loader:
         """Apply the current plan again (e.g. to retry failed tiles)."""
         if self.plan is not None:
             self._apply(self.plan)
+        elif self._volume_box is not None:
+            self._request_volume()
 
     def drain(self) -> Drained:
         """Apply finished work: cache the chunks read, stage the tiles the view needs."""
         changed_failures = again = False
         landed: set[int] = set()
+        volume_before = self.volume
         needed = self.plan.keys if self.plan is not None else frozenset()
         for r in self.scheduler.drain():
+            if isinstance(r.key[-1], VolumeBox):  # type: ignore[index]
+                landed |= self._drain_volume(r.key[-1], r.value, r.error, r.seconds)  # type: ignore[index]
+                continue
             key: TileKey = r.key[-1]  # type: ignore[index]
             if r.error is not None:
                 self._record_failure(key, r.error)
@@ -225,7 +269,7 @@ class Loader:
             self._target.set_plan(self.plan, self._failures)
         if again and any(s is PieceState.WAITING for s in self.pieces.values()):
             self.replan()
-        return Drained(frozenset(landed))
+        return Drained(frozenset(landed), volume=self.volume is not volume_before)
 
     @property
     def idle(self) -> bool:
@@ -252,12 +296,16 @@ class Loader:
         """Seconds until the first failed tile the view needs may be tried again (None: none)."""
         needed = self.plan.keys if self.plan is not None else frozenset()
         times = [f.retry_at for k, f in self._failures.items() if k in needed]
+        if self._volume_box is not None and self._volume_failure is not None:
+            times.append(self._volume_failure.retry_at)
         return max(0.0, min(times) - time.monotonic()) if times else None
 
     def failure_causes(self) -> dict[str, int]:
         """Why tiles the current view needs failed (the reason, without the chunk), and how many."""
         needed = self.plan.keys if self.plan is not None else frozenset()
         causes: Counter[str] = Counter(f.cause for k, f in self._failures.items() if k in needed)
+        if self._volume_box is not None and self._volume_failure is not None:
+            causes[self._volume_failure.cause] += 1
         return dict(causes)
 
     def tile_values(self, key: TileKey, step: int = 1) -> np.ndarray | None:
@@ -379,6 +427,48 @@ class Loader:
             return PieceState.STAGED, None
         cut = CutTile(level, key, tuple(cached.items()), self._texture_of, self._mapping)
         return PieceState.QUEUED, Job(t.priority, self._job_key(key), cut)
+
+    def _request_volume(self) -> None:
+        """Queue the read of the 3D view's volume unless it has landed or waits for a retry."""
+        box = self._volume_box
+        failure = self._volume_failure
+        if box is None or self.volume_complete:
+            return
+        if failure is not None and time.monotonic() < failure.retry_at:
+            return
+        cached = []
+        for c in box.chunks(self.levels[box.level]):
+            values = self._cache.get((self._owner, c))
+            if values is not None:
+                cached.append((c, values))
+        request = ReadVolume(box, tuple(cached), self._disk)
+        job = Job((0.0,), (self._owner, "volume", box), request, (self._shared_source,))
+        self.scheduler.update([job])
+
+    def _drain_volume(
+        self,
+        box: VolumeBox,
+        result: VolumeResult | None,
+        error: BaseException | None,
+        seconds: float,
+    ) -> set[int]:
+        """Cache a landed volume's chunks and keep it if the view still shows its box."""
+        if error is not None:
+            if box == self._volume_box:
+                count = 1 if self._volume_failure is None else self._volume_failure.count + 1
+                delay = min(MAX_RETRY_DELAY, 2.0 ** (count - 1))
+                cause = error.reason if isinstance(error, ChunkReadError) else type(error).__name__
+                self._volume_failure = _Failure(str(error), cause, count, time.monotonic() + delay)
+            return set()
+        assert result is not None
+        self.read_threads.add(result.worker)
+        for chunk, values in result.read:
+            self._cache.put((self._owner, chunk), values, seconds, pinned=self._pinned(chunk.level))
+        if box != self._volume_box:
+            return set()
+        self._volume_failure = None
+        self.volume = result.volume
+        return {box.level}
 
     def _stages_as_is(self, tile: np.ndarray) -> bool:
         """Whether ``tile`` is its own texture (no conversion, no copy to make)."""

@@ -1,14 +1,13 @@
-"""Camera motion from successive views: what aims the prefetch."""
+"""Camera motion from successive views (2D or 3D): what aims the prefetch."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from napari_progressive.core.planner import Motion
-
 if TYPE_CHECKING:
-    from napari_progressive.core.view import SliceView
+    from napari_progressive.core.view import SliceView, VolumeView
 
 #: Weight of the newest step in the smoothed motion.
 SMOOTHING = 0.5
@@ -16,17 +15,29 @@ SMOOTHING = 0.5
 STILL_AFTER_S = 0.3
 
 
+@dataclass(frozen=True)
+class Motion:
+    """How the camera moves: level-0 units per second along each displayed axis, and zoom.
+
+    ``velocity`` has one entry per displayed axis (empty: at rest);
+    ``zoom_rate`` is d log2(data per screen pixel) / dt: negative while zooming in.
+    """
+
+    velocity: tuple[float, ...] = ()
+    zoom_rate: float = 0.0
+
+
 class MotionTracker:
-    """Smoothed pan velocity and zoom rate of one canvas's views."""
+    """Smoothed velocity of the view centre and zoom rate of one canvas's views."""
 
     def __init__(self) -> None:
-        self._last: tuple[float, SliceView] | None = None
+        self._last: tuple[float, SliceView | VolumeView] | None = None
         self.motion = Motion()
 
-    def update(self, view: SliceView, now: float) -> Motion:
+    def update(self, view: SliceView | VolumeView, now: float) -> Motion:
         """Account for ``view`` seen at time ``now`` (s) and return the motion."""
         last, self._last = self._last, (now, view)
-        if last is None or last[1].displayed != view.displayed:
+        if last is None or type(last[1]) is not type(view) or last[1].displayed != view.displayed:
             self.motion = Motion()
             return self.motion
         t0, before = last
@@ -36,20 +47,12 @@ class MotionTracker:
         if dt > STILL_AFTER_S:
             self.motion = Motion()
             return self.motion
-        step = Motion(
-            velocity=(
-                (view.centre[0] - before.centre[0]) / dt,
-                (view.centre[1] - before.centre[1]) / dt,
-            ),
-            zoom_rate=math.log2(view.data_per_screen_px / before.data_per_screen_px) / dt,
-        )
+        velocity = tuple((a - b) / dt for a, b in zip(view.centre, before.centre, strict=True))
+        zoom_rate = math.log2(view.data_per_screen_px / before.data_per_screen_px) / dt
+        old = self.motion.velocity or (0.0,) * len(velocity)
         a = SMOOTHING
-        old = self.motion
         self.motion = Motion(
-            velocity=(
-                a * step.velocity[0] + (1 - a) * old.velocity[0],
-                a * step.velocity[1] + (1 - a) * old.velocity[1],
-            ),
-            zoom_rate=a * step.zoom_rate + (1 - a) * old.zoom_rate,
+            velocity=tuple(a * v + (1 - a) * o for v, o in zip(velocity, old, strict=True)),
+            zoom_rate=a * zoom_rate + (1 - a) * self.motion.zoom_rate,
         )
         return self.motion

@@ -111,6 +111,7 @@ class LoaderStats:
 
 @dataclass(frozen=True)
 class Drained:
-    """What one ``drain`` brought: the levels of the tiles that landed."""
+    """What one ``drain`` brought: the levels of the tiles that landed, a new 3D volume."""
 
     levels: frozenset[int] = frozenset()
+    volume: bool = False

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from napari_progressive.core.geometry import Level, LevelMapping, level_mappings
+from napari_progressive.core.motion import Motion
 from napari_progressive.core.tiles import TileKey, tile_grid, tile_shape
 
 if TYPE_CHECKING:
@@ -51,17 +52,6 @@ class PlannedTile:
     def tier(self) -> int:
         """``VISIBLE``, ``PREFETCH`` or ``FALLBACK``."""
         return int(self.priority[0])
-
-
-@dataclass(frozen=True)
-class Motion:
-    """How the camera moves: level-0 units per second along (rows, cols), and zoom.
-
-    ``zoom_rate`` is d log2(data per screen pixel) / dt: negative while zooming in.
-    """
-
-    velocity: tuple[float, float] = (0.0, 0.0)
-    zoom_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -155,7 +145,8 @@ def _prefetch(
     out: list[PlannedTile] = []
     lo, hi = np.asarray(view.lo), np.asarray(view.hi)
     extent = hi - lo
-    shift = np.clip(np.asarray(motion.velocity) * PREFETCH_HORIZON_S, -extent, extent)
+    velocity = np.asarray(motion.velocity) if len(motion.velocity) == 2 else np.zeros(2)
+    shift = np.clip(velocity * PREFETCH_HORIZON_S, -extent, extent)
     if np.any(shift != 0):
         lo_ahead, hi_ahead = np.minimum(lo, lo + shift), np.maximum(hi, hi + shift)
         out += _level_tiles(

@@ -86,7 +86,7 @@ def wait_until_idle(viewer: napari.Viewer, timeout: float = 30.0) -> bool:
             layer.flush_view()
         QApplication.processEvents()
         layers = progressive_layers(viewer)
-        if any(v.node.needs_redraw for v in visuals) and canvas is not None:
+        if any(v.needs_redraw for v in visuals) and canvas is not None:
             canvas._scene_canvas.render()  # draw even when the window is hidden
         if all(lyr.is_idle() for lyr in layers):
             return True

@@ -162,7 +162,9 @@ class ProgressiveImage(ProgressiveLayerBase, Image):
     def _update_thumbnail(self) -> None:
         coarsest = self._coarsest_image()
         if coarsest is None:
-            return  # nothing in view yet (e.g. in 3D): keep the last thumbnail
+            return  # nothing in view yet: keep the last thumbnail
+        if coarsest.ndim == 3:
+            coarsest = coarsest.max(axis=0)  # a volume: its projection, as napari's
         lo, hi = self.contrast_limits
         span = (hi - lo) or 1.0
         th, tw = self._thumbnail_shape[:2]

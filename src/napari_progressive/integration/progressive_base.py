@@ -21,7 +21,7 @@ from superqt.utils import qthrottled
 from napari_progressive.core.executor import as_executor, shared_thread_pool
 from napari_progressive.core.loader import Loader
 from napari_progressive.core.motion import MotionTracker
-from napari_progressive.core.view import SliceView
+from napari_progressive.core.view import SliceView, VolumeView
 from napari_progressive.integration.lazy_array import LazyLevelArray
 from napari_progressive.integration.loading_status import LoadingStatus
 from napari_progressive.integration.main_thread import MainThreadWaker
@@ -149,6 +149,7 @@ class ProgressiveLayerBase(_LayerBase):
         )
         self._debug_overlay = False
         self._last_view: SliceView | None = None
+        self._last_volume_view: VolumeView | None = None
         self._motion = MotionTracker()
 
     def _init_events(self) -> None:
@@ -184,8 +185,10 @@ class ProgressiveLayerBase(_LayerBase):
 
     def is_idle(self) -> bool:
         """Whether the current view has everything it needs on screen."""
-        if not self.visible or self._slice_input.ndisplay != 2:
+        if not self.visible:
             return True  # nothing to show
+        if self._slice_input.ndisplay == 3:
+            return self.loader.volume_complete
         return self.loader.complete
 
     # -- napari hooks ---
@@ -255,6 +258,7 @@ class ProgressiveLayerBase(_LayerBase):
         if view == self._last_view:
             return  # redraws of an unchanged view must not keep the throttle busy
         self._last_view = view
+        self._last_volume_view = None
         self._motion.update(view, time.monotonic())
         if self.loader.plan is None:
             self._plan_now(view)  # first view: at once
@@ -271,6 +275,33 @@ class ProgressiveLayerBase(_LayerBase):
             self._last_view = None
             self._plan_throttled.cancel()
             self._plan_now(None)
+
+    def volume_slice(self) -> tuple[tuple[int, ...], tuple[float, ...]] | None:
+        """The displayed axes and the slice point of a 3D view; None when not in 3D.
+
+        A 2D layer on a 3D canvas displays two axes: it shows as one plane.
+        """
+        displayed = tuple(int(a) for a in self._slice_input.displayed)
+        if self._slice_input.ndisplay != 3 or len(displayed) not in (2, 3) or not self.visible:
+            return None
+        point = np.asarray(self._data_slice.point, dtype=float).copy()
+        point[list(displayed)] = 0.0  # unused; napari may leave NaN there
+        if not np.all(np.isfinite(point)):
+            return None
+        return displayed, tuple(float(v) for v in point)
+
+    def set_volume_view(self, view: VolumeView | None) -> None:
+        """Load what a 3D canvas shows (None: the layer is not shown in 3D)."""
+        if view == self._last_volume_view:
+            return
+        self._last_volume_view = view
+        if view is not None:
+            self._last_view = None
+            self._plan_throttled.cancel()  # a late 2D plan must not come back in 3D
+            self._motion.update(view, time.monotonic())
+        self.loader.set_volume_view(view)
+        self._schedule_retry()
+        self.loading()
 
     def _plan_now(self, view: SliceView | None) -> None:
         self.loader.set_view(view, self._motion.motion)
@@ -329,7 +360,9 @@ class ProgressiveLayerBase(_LayerBase):
 
     def _on_results(self) -> None:
         drained = self.loader.drain()
-        if len(self.loader.levels) - 1 in drained.levels:
+        if drained.volume and self.loader.volume is not None:
+            self._on_coarsest(self.loader.volume.values)
+        elif len(self.loader.levels) - 1 in drained.levels:
             coarsest = self._coarsest_image()
             if coarsest is not None:
                 self._on_coarsest(coarsest)
@@ -368,7 +401,10 @@ class ProgressiveLayerBase(_LayerBase):
         return np.concatenate([c[::step, ::step].ravel() for c in crops])
 
     def _coarsest_image(self) -> np.ndarray | None:
-        """The coarsest level's current 2D cut, when all its tiles are cached."""
+        """The coarsest level's current 2D cut when all its tiles are cached (3D: its volume)."""
+        if self._slice_input.ndisplay == 3:
+            volume = self.loader.volume
+            return volume.values if volume is not None else None
         plan = self.loader.plan
         if plan is None:
             return None

@@ -1,4 +1,10 @@
-"""The vispy side of progressive layers: a ``TiledImage`` node kept in sync."""
+"""The vispy side of progressive layers: a node per ``ndisplay``, kept in sync.
+
+In 2D the node is the ``TiledImage``; in 3D an image layer switches to its
+``VolumeDisplay`` node (the coarsest level as napari's volume), as napari's
+own layers switch nodes by ``ndisplay``. Before every frame the layer is
+handed what the canvas shows (``camera``).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from napari._vispy.layers.base import VispyBaseLayer
 from qtpy.QtCore import QTimer
-from vispy.scene import PanZoomCamera, ViewBox
 
 from napari_progressive.core.tiles import tile_grid, tile_shape
+from napari_progressive.integration.camera import canvas_rect, volume_view
 from napari_progressive.integration.label_textures import colour_table
 from napari_progressive.integration.shared import shared_gpu_budget
+from napari_progressive.integration.volume_display import VolumeDisplay
 from napari_progressive.render.tiled_visual import TiledImage
 
 if TYPE_CHECKING:
@@ -30,6 +37,8 @@ REDRAW_INTERVAL_MS = 50
 class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
     """Draws a progressive layer's tiles; subclasses follow its display controls."""
 
+    node: Any  # the tile node in 2D, the volume node in 3D
+
     def __init__(self, layer: ProgressiveLayerBase, **kwargs: Any) -> None:
         levels = layer.loader.levels
         side = max(max(tile_shape(lv, _last_two(lv))) for lv in levels)
@@ -41,10 +50,13 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
             max_tiles=_plane_tiles(levels),
             max_texture_size=_max_texture_size(),
         )
+        self._tiles = node
+        self._volume = self._volume_display(layer)
         super().__init__(layer, node, **kwargs)
         self._connect_display_events()
         layer.events.debug_overlay.connect(self._on_overlay_change)
         layer.loading.connect(self._keep_drawing)
+        layer.loading.connect(self._show_volume)
         # vispy drops update requests made while a frame is being drawn, so a
         # tile that lands then, or uploads left for the next frame, could wait
         # for an unrelated repaint. While work is pending, ask Qt directly.
@@ -54,7 +66,73 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         layer.loader.attach(node)
         self._watched_canvas: Any = None
         node.events.parent_change.connect(self._watch_canvas)
+        if self._volume is not None:
+            self._volume.node.events.parent_change.connect(self._watch_canvas)
+        self._on_display_change()
         self.reset()
+
+    def _volume_display(self, layer: ProgressiveLayerBase) -> VolumeDisplay | None:
+        """The 3D node's display (None: the layer shows nothing in 3D)."""
+        return None
+
+    def _on_display_change(self) -> None:
+        """Use the node that ``ndisplay`` asks for (napari's ``get_node`` switch)."""
+        three_d = self.layer._slice_input.ndisplay == 3 and self._volume is not None
+        node = self._volume.node if three_d and self._volume is not None else self._tiles
+        if node is self.node:
+            return
+        parent, order, children = self.node.parent, self.order, list(self.node.children)
+        self.node.parent = None
+        if not three_d and self._volume is not None:
+            self._volume.clear()
+        self.node = node
+        node.parent = parent
+        node.order = order
+        for child in children:  # napari's overlays (bounding box ...)
+            child.parent = node
+        self.reset()
+        self._show_volume()
+
+    def _show_volume(self) -> None:
+        """Upload the loader's volume when a new one has landed (3D only)."""
+        display = self._volume
+        volume = self.layer.loader.volume
+        if display is None or self.node is not display.node or volume is None:
+            return
+        if volume is display.shown:
+            return
+        display.show(volume, self.layer.loader.mappings[volume.box.level])
+        self._on_matrix_change()
+        self._on_experimental_clipping_planes_change()
+        self.node.update()
+
+    def _visual_from_data(self) -> np.ndarray:
+        assert self._volume is not None
+        return np.linalg.inv(self._volume.data_from_visual)
+
+    def _on_matrix_change(self) -> None:
+        """Napari's placement; in 3D the node's voxels are placed in level-0 data first."""
+        super()._on_matrix_change()
+        if self._volume is not None and self.node is self._volume.node:
+            to_data = self._volume.data_from_visual
+            # vispy maps row vectors in (x, y, z) order: reverse the data axes.
+            flip = np.eye(4)
+            flip[:3, :3] = np.eye(3)[::-1]
+            row = (flip @ to_data).T
+            self._master_transform.matrix = row @ self._master_transform.matrix
+
+    def _on_experimental_clipping_planes_change(self) -> None:
+        """Napari's clipping planes, mapped into the volume's voxels in 3D."""
+        display = self._volume
+        if display is None or self.node is not display.node:
+            super()._on_experimental_clipping_planes_change()
+            return
+        planes = []
+        for position, normal in self.layer.experimental_clipping_planes.as_array():
+            at, across, _ = display.plane_in_voxels(position, normal)
+            planes.append((at, across))
+        # vispy takes (x, y, z): reverse napari's (z, y, x) as napari does.
+        self.node.clipping_planes = np.asarray(planes, float).reshape(-1, 2, 3)[..., ::-1]
 
     def _watch_canvas(self, event: Any = None) -> None:
         """Take the view before every frame of the canvas the node is in.
@@ -73,31 +151,24 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         self._watched_canvas = canvas
 
     def update_view(self, event: Any = None) -> None:
-        """Hand the layer what the canvas shows now, in level-0 data coordinates."""
-        canvas = self.node.canvas
-        if canvas is None:
+        """Hand the layer what the canvas shows now (``camera``), in level-0 data coordinates."""
+        if self.node is self._tiles:
+            rect = canvas_rect(self.node)
+            if rect is None:
+                self.layer.clear_canvas_view()  # not on a 2D canvas (yet)
+            else:
+                self.layer.set_canvas_view(*rect)
             return
-        if not isinstance(_viewbox_camera(self.node), PanZoomCamera):
-            self.layer.clear_canvas_view()  # 3D: not drawn yet
-            return
-        w, h = canvas.size
-        # The 2D visual-to-canvas map is affine: evaluate it forward at three
-        # points (cheap, float64) and invert the 2x2 instead of the chain.
-        to_canvas = self.node.get_transform("visual", "canvas")
-        ref = np.asarray(
-            to_canvas.map(np.array([[0, 0, 0, 1], [1, 0, 0, 1], [0, 1, 0, 1]], dtype=float)),
-            dtype=float,
-        )
-        ref = ref[:, :2] / ref[:, 3:4]
-        a = np.stack([ref[1] - ref[0], ref[2] - ref[0]], axis=1)  # canvas px per visual unit
-        inv = np.linalg.inv(a)
-        px = np.array([[0, 0], [w, 0], [0, h], [w, h]], dtype=float)
-        corners = ((px - ref[0]) @ inv.T)[:, ::-1]  # visual (x, y) = data (cols, rows)
-        step = max(np.hypot(*inv[:, 0]), np.hypot(*inv[:, 1]))  # visual units per px
-        data_per_px = float(step) / float(getattr(canvas, "pixel_scale", 1.0) or 1.0)
-        self.layer.set_canvas_view(
-            corners.min(axis=0), corners.max(axis=0), data_per_px, (int(h), int(w))
-        )
+        slice_input = self.layer.volume_slice()
+        view = None
+        if slice_input is not None:
+            view = volume_view(self.node, self._visual_from_data(), *slice_input)
+        self.layer.set_volume_view(view)
+
+    @property
+    def needs_redraw(self) -> bool:
+        """Whether the tile node has uploads or geometry waiting for a frame."""
+        return self.node is self._tiles and self._tiles.needs_redraw
 
     def _keep_drawing(self) -> None:
         if not self._redraw_timer.isActive():
@@ -105,13 +176,16 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
 
     def _redraw_if_needed(self) -> None:
         canvas = self.node.canvas
-        if canvas is not None and self.node.needs_redraw and self.node.visible:
+        tiles = self._tiles
+        if canvas is not None and self.node is tiles and tiles.needs_redraw and tiles.visible:
             canvas.native.update()
         else:
             self._redraw_timer.stop()
             self.layer.view_drawn()
 
     def _on_data_change(self) -> None:
+        # napari slices after ``ndisplay`` changes: that is when the node switches.
+        self._on_display_change()
         self.node.update()
 
     def _connect_display_events(self) -> None:
@@ -125,7 +199,7 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         raise NotImplementedError
 
     def _on_overlay_change(self) -> None:
-        self.node.overlay = self.layer.debug_overlay
+        self._tiles.overlay = self.layer.debug_overlay
 
     def reset(self) -> None:
         """Push every display property to the node."""
@@ -140,7 +214,10 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         if self._watched_canvas is not None:
             self._watched_canvas.events.draw.disconnect(self.update_view)
         self.layer.loader.release()  # stops loading, frees the layer's host-cache share
-        self.node.release()  # its texture pages go back to the shared budget
+        self._tiles.release()  # its texture pages go back to the shared budget
+        if self._volume is not None:
+            self._volume.clear()
+            self._volume.disconnect()
         super().close()
 
 
@@ -148,6 +225,9 @@ class VispyProgressiveImageLayer(VispyProgressiveLayer):
     """Follows an image layer's contrast limits, colormap, gamma and interpolation."""
 
     layer: ProgressiveImage
+
+    def _volume_display(self, layer: ProgressiveLayerBase) -> VolumeDisplay:
+        return VolumeDisplay(layer)
 
     def _connect_display_events(self) -> None:
         for name in ("contrast_limits", "colormap", "gamma"):
@@ -157,10 +237,10 @@ class VispyProgressiveImageLayer(VispyProgressiveLayer):
     def _on_colour_change(self, event: Any = None) -> None:
         layer = self.layer
         lut = layer.colormap.map(np.linspace(0.0, 1.0, 256))
-        self.node.set_colour(clim=layer.contrast_limits, gamma=layer.gamma, lut=lut)
+        self._tiles.set_colour(clim=layer.contrast_limits, gamma=layer.gamma, lut=lut)
 
     def _on_interpolation_change(self, event: Any = None) -> None:
-        self.node.interpolation = str(self.layer.interpolation2d)
+        self._tiles.interpolation = str(self.layer.interpolation2d)
 
 
 class VispyProgressiveLabelsLayer(VispyProgressiveLayer):
@@ -175,19 +255,10 @@ class VispyProgressiveLabelsLayer(VispyProgressiveLayer):
     def _on_colour_change(self, event: Any = None) -> None:
         layer = self.layer
         layer._refresh_textures()  # the layer's handler may run after this one
-        self.node.set_label_colours(colour_table(layer.colormap, layer.textures))
+        self._tiles.set_label_colours(colour_table(layer.colormap, layer.textures))
 
     def _on_interpolation_change(self, event: Any = None) -> None:
-        self.node.interpolation = "nearest"
-
-
-def _viewbox_camera(node: Any) -> Any:
-    """The camera of the view box that holds ``node``, if any."""
-    while node is not None:
-        if isinstance(node, ViewBox):
-            return node.camera
-        node = node.parent
-    return None
+        self._tiles.interpolation = "nearest"
 
 
 def _last_two(level: Level) -> tuple[int, int]:

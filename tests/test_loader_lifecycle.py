@@ -1,7 +1,6 @@
 """In-memory sources never get a dead layer's tiles; a released layer frees its cache."""
 
 import gc
-import time
 
 import numpy as np
 
@@ -10,6 +9,7 @@ from napari_progressive.core.executor import shared_thread_pool
 from napari_progressive.core.loader import Loader
 from napari_progressive.core.view import SliceView
 from napari_progressive.sources.arrays import ArrayPyramidSource
+from tests.loading import load_view
 
 VIEW = SliceView((0, 1), (0.0, 0.0), (256.0, 256.0), 1.0, (0.0, 0.0), (256, 256))
 
@@ -20,12 +20,7 @@ def _loader(value: int, cache: HostCache) -> Loader:
 
 
 def _load(loader: Loader) -> None:
-    loader.set_view(VIEW)
-    deadline = time.monotonic() + 30
-    while not loader.scheduler.idle:
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
-        loader.drain()
+    load_view(loader, VIEW)
 
 
 def test_new_sources_are_never_served_a_dead_sources_tiles():

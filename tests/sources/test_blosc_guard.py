@@ -38,7 +38,7 @@ def test_a_chunk_stating_too_many_bytes_fails_alone(tmp_path, driver):
     frame = bytearray(chunk_file.read_bytes())
     struct.pack_into("<I", frame, 4, 256 * 2**20)  # states 256 MiB for a 2 KiB chunk
     chunk_file.write_bytes(bytes(frame))
-    source = TensorStoreSource([store], name="bomb", tiles=[(32, 32)])
+    source = TensorStoreSource([store], name="bomb", chunks=[(32, 32)])
     with pytest.raises(ChunkReadError, match="blosc header states 268435456"):
         source.read_chunk(0, (1, 1))
     np.testing.assert_array_equal(source.read_chunk(0, (0, 0))[0], np.arange(32))

@@ -54,8 +54,12 @@ class TileKey:
         return self.displayed[0] > self.displayed[1]
 
 
-def _fit(chunk: int, size: int) -> int:
-    """A tile side: the chunk's, doubled or halved into range, within the level."""
+def tile_side(chunk: int, size: int) -> int:
+    """A tile side along an axis of ``size`` pixels chunked by ``chunk``.
+
+    The chunk's side, doubled or halved into ``MIN_TILE`` .. ``MAX_TILE``,
+    within the level.
+    """
     side = chunk
     while side < MIN_TILE and side < size:
         side *= 2
@@ -67,7 +71,7 @@ def _fit(chunk: int, size: int) -> int:
 def tile_shape(level: Level, displayed: tuple[int, int]) -> tuple[int, int]:
     """Rows and columns of one tile of ``level`` shown along ``displayed``."""
     r, c = displayed
-    return _fit(level.chunks[r], level.shape[r]), _fit(level.chunks[c], level.shape[c])
+    return tile_side(level.chunks[r], level.shape[r]), tile_side(level.chunks[c], level.shape[c])
 
 
 def tile_grid(level: Level, displayed: tuple[int, int]) -> tuple[int, int]:

@@ -8,22 +8,20 @@ import numpy as np
 
 from napari_progressive.core.errors import ChunkReadError, SourceError
 from napari_progressive.core.geometry import Level, implied_transforms, validate_levels
+from napari_progressive.sources.chunk_grid import default_chunks
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-DEFAULT_CHUNK = 512
-
 
 def _chunks_of(array: Any) -> tuple[int, ...]:
-    """The array's own chunking (zarr, dask), else 512 on the last two axes."""
+    """The array's own chunking (zarr, dask), else ``default_chunks``."""
     chunks = getattr(array, "chunks", None)
     if chunks is not None and len(chunks) == array.ndim:
         if all(isinstance(c, int) for c in chunks):  # zarr
             return tuple(int(c) for c in chunks)
         return tuple(int(max(c)) for c in chunks)  # dask: largest block per axis
-    n = array.ndim
-    return tuple(1 if a < n - 2 else min(DEFAULT_CHUNK, s) for a, s in enumerate(array.shape))
+    return default_chunks(array.shape)
 
 
 class ArrayPyramidSource:

@@ -6,7 +6,10 @@ partial block at the edge averages the pixels it has. Levels are tensorstore
 ``downsample`` views: nothing is computed until a tile is read, and a
 coarse tile reads its whole footprint at level 0, through the shared chunk
 cache. Level ``k`` has scale ``2**k`` and offset ``(2**k - 1) / 2`` (block
-averaging; see ``core.geometry``). Levels stop when a level fits one tile.
+averaging; see ``core.geometry``). Level 0 has the array's chunk grid. A
+read of a computed level costs its footprint at level 0, so their chunks are
+one plane deep and, in the plane, level 0's display tile side grown to at
+least ``MIN_COMPUTED_CHUNK``. Levels stop when a level fits one such chunk.
 """
 
 from __future__ import annotations
@@ -17,15 +20,18 @@ import numpy as np
 import tensorstore as ts
 
 from napari_progressive.core.errors import SourceError
+from napari_progressive.core.tiles import tile_side
+from napari_progressive.sources.chunk_grid import default_chunks, read_chunks
 from napari_progressive.sources.tensorstore_source import (
     DEFAULT_READ_TIMEOUT,
     TensorStoreSource,
     native_chunks,
 )
-from napari_progressive.sources.tiling import tile_shape
 from napari_progressive.sources.ts_context import shared_context
 
 MAX_LEVELS = 32
+#: The shortest in-plane chunk side of a computed level.
+MIN_COMPUTED_CHUNK = 256
 
 
 def as_tensorstore(array: Any) -> ts.TensorStore:
@@ -40,7 +46,7 @@ def as_tensorstore(array: Any) -> ts.TensorStore:
     if chunks is not None and all(isinstance(c, tuple) for c in chunks):  # dask
         chunks = tuple(max(c) for c in chunks)
     if chunks is None:
-        chunks = tile_shape([None] * array.ndim, array.shape)
+        chunks = default_chunks(array.shape)
 
     def read(domain: ts.IndexDomain, out: np.ndarray, _params: Any) -> None:
         region = tuple(slice(lo, lo + n) for lo, n in zip(domain.origin, domain.shape, strict=True))
@@ -58,6 +64,14 @@ def as_tensorstore(array: Any) -> ts.TensorStore:
     )
 
 
+def _computed_side(chunk: int, size: int) -> int:
+    """The in-plane chunk side of the computed levels over an axis of ``size`` at level 0."""
+    side = tile_side(chunk, size)
+    while side < MIN_COMPUTED_CHUNK:
+        side *= 2
+    return min(side, size)
+
+
 def lazy_pyramid(
     array: Any,
     *,
@@ -73,9 +87,12 @@ def lazy_pyramid(
     if labels is None:
         labels = dtype.kind in "iub" and dtype.itemsize >= 4
     method: Literal["mode", "mean"] = "mode" if labels else "mean"
-    tile = tile_shape(native_chunks(base), base.shape)
-    levels = [base]
     ndim = base.rank
+    base_chunks = read_chunks(native_chunks(base), base.shape, dtype)
+    tile = [1] * ndim
+    for a in (ndim - 2, ndim - 1):
+        tile[a] = _computed_side(base_chunks[a], base.shape[a])
+    levels = [base]
     while len(levels) < MAX_LEVELS and any(
         levels[-1].shape[a] > tile[a] for a in (ndim - 2, ndim - 1)
     ):
@@ -84,7 +101,9 @@ def lazy_pyramid(
         levels.append(ts.downsample(base, factors, method=method))
     scales = [(1.0,) * (ndim - 2) + (2.0**k, 2.0**k) for k in range(len(levels))]
     translates = [(0.0,) * (ndim - 2) + ((2**k - 1) / 2,) * 2 for k in range(len(levels))]
-    tiles = [tuple(min(t, s) for t, s in zip(tile, lv.shape, strict=True)) for lv in levels]
+    chunks = [base_chunks] + [
+        tuple(min(t, s) for t, s in zip(tile, lv.shape, strict=True)) for lv in levels[1:]
+    ]
     return TensorStoreSource(
-        levels, name=name, scales=scales, translates=translates, tiles=tiles, timeout=timeout
+        levels, name=name, scales=scales, translates=translates, chunks=chunks, timeout=timeout
     )

@@ -11,10 +11,10 @@ import tensorstore as ts
 from napari_progressive.core.errors import ChunkReadError, DecodeError, SourceError
 from napari_progressive.core.geometry import Level, implied_transforms, validate_levels
 from napari_progressive.sources.blosc_guard import BloscGuard
+from napari_progressive.sources.chunk_grid import read_chunks
 from napari_progressive.sources.location import METADATA_TIMEOUT
 from napari_progressive.sources.read_failure import failure_cause
 from napari_progressive.sources.redact import redacted_error, without_secrets_text
-from napari_progressive.sources.tiling import tile_shape
 from napari_progressive.sources.ts_context import shared_context
 
 if TYPE_CHECKING:
@@ -85,7 +85,9 @@ class TensorStoreSource:
 
     Each store is moved to a zero origin (its offset goes into ``translate``
     only when ``translates`` is not given). Without ``scales`` the factors
-    follow from the shapes. Tiles follow ``sources.tiling.tile_shape``.
+    follow from the shapes. A level's chunk is its store's read chunk
+    (``sources.chunk_grid.read_chunks``) unless ``chunks`` states the grid
+    (levels computed on read have none of their own).
     ``timeout`` bounds every chunk read; a read that fails, times out or
     cannot be decoded raises ``ChunkReadError``, and missing chunks read as
     the store's fill value.
@@ -98,7 +100,7 @@ class TensorStoreSource:
         name: str,
         scales: Sequence[Sequence[float]] | None = None,
         translates: Sequence[Sequence[float]] | None = None,
-        tiles: Sequence[Sequence[int]] | None = None,
+        chunks: Sequence[Sequence[int]] | None = None,
         timeout: float = DEFAULT_READ_TIMEOUT,
         identity: str | None = None,
     ) -> None:
@@ -111,11 +113,14 @@ class TensorStoreSource:
         levels = []
         for i, store in enumerate(self._stores):
             shape = tuple(int(n) for n in store.shape)
+            dtype = np.dtype(store.dtype.numpy_dtype)
             levels.append(
                 Level(
                     shape=shape,
-                    chunks=tuple(tiles[i]) if tiles else tile_shape(native_chunks(store), shape),
-                    dtype=np.dtype(store.dtype.numpy_dtype),
+                    chunks=tuple(chunks[i])
+                    if chunks
+                    else read_chunks(native_chunks(store), shape, dtype),
+                    dtype=dtype,
                     scale=tuple(float(v) for v in (scales[i] if scales else implied[i][0])),
                     translate=tuple(
                         float(v) for v in (translates[i] if translates else implied[i][1])
@@ -151,7 +156,7 @@ class TensorStoreSource:
         return tuple(self._stores)
 
     def read_chunk(self, level: int, index: tuple[int, ...]) -> np.ndarray:
-        """Read one tile, waiting at most the read timeout."""
+        """Read one chunk, waiting at most the read timeout."""
         region = self._levels[level].chunk_slices(index)
         guard = self._guards[level]
         if guard is not None:

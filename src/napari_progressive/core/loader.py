@@ -455,10 +455,7 @@ class Loader:
         """Cache a landed volume's chunks and keep it if the view still shows its box."""
         if error is not None:
             if box == self._volume_box:
-                count = 1 if self._volume_failure is None else self._volume_failure.count + 1
-                delay = min(MAX_RETRY_DELAY, 2.0 ** (count - 1))
-                cause = error.reason if isinstance(error, ChunkReadError) else type(error).__name__
-                self._volume_failure = _Failure(str(error), cause, count, time.monotonic() + delay)
+                self._volume_failure = _next_failure(self._volume_failure, error)
             return set()
         assert result is not None
         self.read_threads.add(result.worker)
@@ -509,11 +506,15 @@ class Loader:
         for c, reader in list(self._reading.items()):
             if reader == key:
                 del self._reading[c]
-        f = self._failures.get(key)
-        count = 1 if f is None else f.count + 1
-        delay = min(MAX_RETRY_DELAY, 2.0 ** (count - 1))
-        cause = error.reason if isinstance(error, ChunkReadError) else type(error).__name__
-        self._failures[key] = _Failure(str(error), cause, count, time.monotonic() + delay)
+        self._failures[key] = _next_failure(self._failures.get(key), error)
+
+
+def _next_failure(previous: _Failure | None, error: BaseException) -> _Failure:
+    """The failure after ``previous``: its retry waits twice as long, up to the maximum."""
+    count = 1 if previous is None else previous.count + 1
+    delay = min(MAX_RETRY_DELAY, 2.0 ** (count - 1))
+    cause = error.reason if isinstance(error, ChunkReadError) else type(error).__name__
+    return _Failure(str(error), cause, count, time.monotonic() + delay)
 
 
 def _object_token(source: object) -> Hashable:

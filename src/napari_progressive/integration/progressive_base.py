@@ -284,11 +284,16 @@ class ProgressiveLayerBase(_LayerBase):
         displayed = tuple(int(a) for a in self._slice_input.displayed)
         if self._slice_input.ndisplay != 3 or len(displayed) not in (2, 3) or not self.visible:
             return None
+        point = self._slice_point(displayed)
+        return None if point is None else (displayed, point)
+
+    def _slice_point(self, displayed: tuple[int, ...]) -> tuple[float, ...] | None:
+        """The slice point, displayed axes zeroed (napari may leave NaN there); None if unset."""
         point = np.asarray(self._data_slice.point, dtype=float).copy()
-        point[list(displayed)] = 0.0  # unused; napari may leave NaN there
+        point[list(displayed)] = 0.0
         if not np.all(np.isfinite(point)):
             return None
-        return displayed, tuple(float(v) for v in point)
+        return tuple(float(v) for v in point)
 
     def set_volume_view(self, view: VolumeView | None) -> None:
         """Load what a 3D canvas shows (None: the layer is not shown in 3D)."""
@@ -326,9 +331,8 @@ class ProgressiveLayerBase(_LayerBase):
         displayed = tuple(int(a) for a in self._slice_input.displayed)
         if self._slice_input.ndisplay != 2 or len(displayed) != 2 or not self.visible:
             return None
-        point = np.asarray(self._data_slice.point, dtype=float).copy()
-        point[list(displayed)] = 0.0  # unused; napari may leave NaN there
-        if not np.all(np.isfinite(point)) or not np.isfinite(data_per_px):
+        point = self._slice_point(displayed)
+        if point is None or not np.isfinite(data_per_px):
             return None
         # Quantise to 1/8 screen pixel so that float noise in the camera does
         # not make every redraw look like a new view.
@@ -338,7 +342,7 @@ class ProgressiveLayerBase(_LayerBase):
             lo=(float(np.floor(lo[0] / q) * q), float(np.floor(lo[1] / q) * q)),
             hi=(float(np.ceil(hi[0] / q) * q), float(np.ceil(hi[1] / q) * q)),
             data_per_screen_px=float(f"{data_per_px:.9g}"),
-            point=tuple(float(v) for v in point),
+            point=point,
             canvas=(int(canvas[0]), int(canvas[1])),
         )
 

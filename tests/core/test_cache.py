@@ -129,3 +129,15 @@ def test_an_array_inside_a_larger_buffer_is_stored_as_its_own_bytes():
     cache = HostCache(10**6)
     cache.put(("a", 0), inner, 0.01)
     assert cache.peek(("a", 0)).base is None and cache.nbytes == 100
+
+
+def test_the_installed_cachey_has_the_internals_the_cache_overrides():
+    from importlib.metadata import version
+
+    assert version("cachey") == "0.2.1"  # pinned in pyproject: re-check the overrides on a bump
+    cache = Cache(1000)
+    cache.put("k", np.zeros(10, np.uint8), cost=1.0)
+    scorer = cache.scorer
+    assert isinstance(scorer._base, float) and {"k"} <= scorer.cost.keys() <= scorer.time.keys()
+    assert cache.heap.peekitem()[0] == "k" and cache.nbytes["k"] == cache.total_bytes == 10
+    assert callable(cache.retire) and callable(cache.get_nbytes) and cache.limit == 0

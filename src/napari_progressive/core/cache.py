@@ -22,6 +22,9 @@ frequency), with two protections on top, which ``HostCache`` decides:
   fit in a reserved fraction of the budget.
 
 When everything left is protected, the budget still wins.
+
+The overrides read cachey's internals (its heap, score tables and recency
+base), so the project pins ``cachey==0.2.1``; a test checks those internals.
 """
 
 from __future__ import annotations

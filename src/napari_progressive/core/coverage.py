@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
+    from collections.abc import Container, Hashable, Sequence
 
-    from napari_progressive.core.planner import Plan, PlannedTile, TileKey
+    from napari_progressive.core.planner import Plan, PlannedTile
 
 
 def draw_list(
-    plan: Plan, resident: Collection[TileKey], underlay: Sequence[PlannedTile] = ()
+    plan: Plan, resident: Container[Hashable], underlay: Sequence[PlannedTile] = ()
 ) -> list[PlannedTile]:
     """Resident tiles of ``plan`` in drawing order (coarse first).
 

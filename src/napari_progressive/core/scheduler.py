@@ -1,7 +1,7 @@
 """One priority queue for every layer, in front of an executor.
 
 Each layer talks to the queue through its own ``SchedulerClient``. A client's
-``update`` replaces what it wants (a new generation): queued work that no
+``update`` replaces what it wants: queued work that no
 client wants any more is cancelled before it starts; work already running
 finishes and its result still lands in the caches. Jobs with the same key
 run once: every client that wants the key gets the result, also a client
@@ -21,7 +21,7 @@ import heapq
 import itertools
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any
@@ -54,7 +54,6 @@ class Result:
     key: Hashable
     value: Any
     error: BaseException | None
-    generation: int
     seconds: float
 
 
@@ -136,7 +135,7 @@ class Scheduler:
                     if client not in running:
                         self.deduplicated += 1
                         running.add(client)
-                        client.generation_of[job.key] = client.generation
+                        client._running.add(job.key)
                     continue
                 entry = self._queued.get(job.key)
                 if entry is None:
@@ -149,7 +148,7 @@ class Scheduler:
                 if entry.priority != previous:
                     self._push(job.key, entry)
         for result in served:
-            client._deliver(replace(result, generation=client.generation))
+            client._deliver(result)
         self._pump()
         return dropped
 
@@ -195,7 +194,7 @@ class Scheduler:
             clients = set(entry.wanted)
             for c in clients:
                 c._queued.discard(key)
-                c.generation_of[key] = c.generation
+                c._running.add(key)
             self._running[key] = clients
             self.submitted += 1
             chosen = (entry.job, clients)
@@ -232,15 +231,13 @@ class Scheduler:
         value = None if error is not None else fut.result()
         with self._lock:
             clients = self._running.pop(key, set())
-            results = [
-                (c, Result(key, value, error, c.generation_of.pop(key, c.generation), seconds))
-                for c in clients
-            ]
-            if results:
-                self._undrained[key] = (results[0][1], len(results))
-            for c, _ in results:
+            result = Result(key, value, error, seconds)
+            if clients:
+                self._undrained[key] = (result, len(clients))
+            for c in clients:
+                c._running.discard(key)
                 c._delivered.add(key)
-        for c, result in results:
+        for c in clients:
             c._deliver(result)
         self._pump()
 
@@ -257,14 +254,12 @@ class SchedulerClient:
         self._queued: set[Hashable] = set()
         self._results: SimpleQueue[Result] = SimpleQueue()
         self._delivered: set[Hashable] = set()  # keys of undrained results (scheduler's lock)
-        self.generation_of: dict[Hashable, int] = {}
-        self.generation = 0
+        self._running: set[Hashable] = set()  # keys running for this client (scheduler's lock)
         self.submitted = 0
         self.cancelled = 0
 
     def update(self, jobs: Sequence[Job]) -> None:
-        """Replace this client's queued work with ``jobs`` (a new generation)."""
-        self.generation += 1
+        """Replace this client's queued work with ``jobs``."""
         self.cancelled += self.scheduler._update(self, jobs)
 
     def drain(self) -> list[Result]:
@@ -286,11 +281,11 @@ class SchedulerClient:
     @property
     def in_flight(self) -> int:
         """Jobs running now that this client waits for."""
-        return len(self.generation_of)
+        return len(self._running)
 
     def running_keys(self) -> frozenset[Hashable]:
         """Keys of the jobs running now for this client."""
-        return frozenset(self.generation_of)
+        return frozenset(self._running)
 
     def pending(self, keys: Collection[Hashable]) -> bool:
         """Whether any of ``keys`` is queued or running for this client, or a result waits."""
@@ -299,7 +294,7 @@ class SchedulerClient:
     @property
     def idle(self) -> bool:
         """Nothing queued, running or waiting to be drained for this client."""
-        return not self._queued and not self.generation_of and self._results.empty()
+        return not self._queued and not self._running and self._results.empty()
 
     def _deliver(self, result: Result) -> None:
         self._results.put(result)

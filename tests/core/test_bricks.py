@@ -9,10 +9,11 @@ import pytest
 
 from napari_progressive.core.bricks import (
     BORDER,
+    BRICK,
+    BRICK_TEXELS,
     BrickKey,
     brick_chunks,
     brick_grid,
-    brick_voxels,
     cut_brick,
 )
 from napari_progressive.core.geometry import Level
@@ -34,9 +35,10 @@ def reference(data, key, level):
         index[axis] = pixel
     kept = [a for a in range(data.ndim) if a not in dict(key.plane)]
     volume = np.transpose(data[tuple(index)], [kept.index(a) for a in key.displayed])
-    padded = np.pad(volume, BORDER, mode="edge")
-    start, stop = brick_voxels(level, key)
-    return padded[tuple(slice(a, b + 2 * BORDER) for a, b in zip(start, stop, strict=True))]
+    beyond = [-n % BRICK for n in volume.shape]  # up to whole bricks
+    padded = np.pad(volume, [(BORDER, BORDER + b) for b in beyond], mode="edge")
+    start = np.asarray(key.brick) * BRICK
+    return padded[tuple(slice(a, a + BRICK_TEXELS) for a in start)]
 
 
 @pytest.mark.parametrize("displayed", [(0, 1, 2), (2, 0, 1), (1, 2, 0)])
@@ -48,6 +50,7 @@ def test_every_brick_equals_the_padded_reference(displayed):
         key = BrickKey(0, displayed, index)
         keys = brick_chunks(level, key)
         brick = cut_brick(level, key, chunks_of(data, level, keys))
+        assert brick.shape == (BRICK_TEXELS,) * 3
         np.testing.assert_array_equal(brick, reference(data, key, level))
 
 

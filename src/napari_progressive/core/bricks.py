@@ -1,10 +1,11 @@
 """3D display bricks on top of a level's chunk grid.
 
-A 3D view draws *bricks*: a box of ``BRICK`` voxels a side (fewer where the
-level is smaller) of one level along the three displayed axes, at the slice
-point of any other axis. A brick's texture carries a ``BORDER`` of one voxel
-from its neighbours on every side (replicated at the level's edge), so that
-linear sampling shows no seam where two bricks meet. Bricks are cut from the
+A 3D view draws *bricks*: a box of ``BRICK`` voxels a side of one level
+along the three displayed axes, at the slice point of any other axis. A
+brick's texture (``BRICK + 2 * BORDER`` texels a side) carries a ``BORDER``
+of one voxel from its neighbours on every side, so that linear sampling
+shows no seam where two bricks meet; beyond the level's edge it repeats the
+edge voxels, so every brick texture has the same shape. Bricks are cut from the
 store's chunks (``ChunkKey``): one 128^3 chunk gives 64 bricks.
 """
 
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from napari_progressive.core.tiles import ChunkKey
+from napari_progressive.core.tiles import ChunkKey, TileKey
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -43,25 +44,24 @@ class BrickKey:
     plane: tuple[tuple[int, int], ...] = ()
 
 
-def brick_shape(level: Level, displayed: tuple[int, ...]) -> tuple[int, int, int]:
-    """Voxels of one brick of ``level`` along ``displayed`` (without the border)."""
-    d, r, c = (min(BRICK, level.shape[a]) for a in displayed)
-    return d, r, c
+#: What a view draws: a 2D tile or a 3D brick.
+PieceKey = TileKey | BrickKey
+
+#: Texels of a brick's texture along each axis.
+BRICK_TEXELS = BRICK + 2 * BORDER
 
 
 def brick_grid(level: Level, displayed: tuple[int, ...]) -> tuple[int, int, int]:
     """Bricks along the displayed axes."""
-    shape = brick_shape(level, displayed)
-    d, r, c = (-(-level.shape[a] // s) for a, s in zip(displayed, shape, strict=True))
+    d, r, c = (-(-level.shape[a] // BRICK) for a in displayed)
     return d, r, c
 
 
 def brick_voxels(level: Level, key: BrickKey) -> tuple[np.ndarray, np.ndarray]:
-    """Level voxel ranges ``[start, stop)`` of ``key`` along its displayed axes."""
-    shape = np.asarray(brick_shape(level, key.displayed))
+    """Level voxel ranges ``[start, stop)`` of ``key`` along its displayed axes, in the level."""
     size = np.asarray([level.shape[a] for a in key.displayed])
-    start = np.asarray(key.brick) * shape
-    return start, np.minimum(start + shape, size)
+    start = np.asarray(key.brick) * BRICK
+    return start, np.minimum(start + BRICK, size)
 
 
 def brick_chunks(level: Level, key: BrickKey) -> tuple[ChunkKey, ...]:
@@ -76,9 +76,10 @@ def brick_chunks(level: Level, key: BrickKey) -> tuple[ChunkKey, ...]:
 
 
 def cut_brick(level: Level, key: BrickKey, chunks: Mapping[ChunkKey, np.ndarray]) -> np.ndarray:
-    """The brick's values with its border, in displayed order (depth, rows, columns).
+    """The brick's texture values: ``BRICK_TEXELS`` a side, in displayed order.
 
-    The border repeats the level's edge voxels where the brick meets the edge.
+    Beyond the level's edge the border (and a brick cut short by the edge)
+    repeats the edge voxels.
     """
     start, stop = _padded(level, key)
     out = np.empty(tuple(int(n) for n in stop - start), dtype=level.dtype)
@@ -109,9 +110,9 @@ def _padded(level: Level, key: BrickKey) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _edge_padding(level: Level, key: BrickKey) -> tuple[list[int], list[int]]:
-    """Border voxels on each side that lie beyond the level's edge (to be replicated)."""
-    start, stop = brick_voxels(level, key)
+    """Texels on each side that lie beyond the level's edge (to be replicated)."""
+    start = np.asarray(key.brick) * BRICK
     size = np.asarray([level.shape[a] for a in key.displayed])
     lo = [int(n) for n in np.maximum(BORDER - start, 0)]
-    hi = [int(n) for n in np.maximum(stop + BORDER - size, 0)]
+    hi = [int(n) for n in np.maximum(start + BRICK + BORDER - size, 0)]
     return lo, hi

@@ -110,7 +110,7 @@ def volume_box(
 class ReadVolume:
     """Read the chunks of ``box`` not in ``cached`` and assemble the volume.
 
-    Called with the source as its one argument, like ``FetchTile``.
+    Called with the source as its one argument, like ``FetchPiece``.
     """
 
     box: VolumeBox

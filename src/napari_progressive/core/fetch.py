@@ -3,9 +3,10 @@
 A request carries everything its worker needs and is a picklable
 module-level dataclass, so the same requests run on the shared thread pool
 or on ``dask.distributed`` workers (the source travels once, through
-``Executor.share``). ``FetchTile`` reads the chunks a tile lacks (through the
-disk tier) and cuts the tile; ``CutTile`` only cuts and maps chunks already in
-memory (a colormap change, a new plane of cached chunks).
+``Executor.share``). A piece is a 2D tile (``TileKey``) or a 3D brick
+(``BrickKey``). ``FetchPiece`` reads the chunks a piece lacks (through the
+disk tier) and cuts the piece; ``CutPiece`` only cuts and maps chunks already
+in memory (a colormap change, a new plane of cached chunks, a brick's border).
 """
 
 from __future__ import annotations
@@ -16,15 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from napari_progressive.core.bricks import BrickKey, brick_chunks, cut_brick
 from napari_progressive.core.errors import ChunkReadError
 from napari_progressive.core.tiles import cut_tile, tile_chunks
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
+    from napari_progressive.core.bricks import PieceKey
     from napari_progressive.core.disk_cache import DiskCache
+    from napari_progressive.core.geometry import Level
     from napari_progressive.core.source import MultiscaleSource
-    from napari_progressive.core.tiles import ChunkKey, TileKey
+    from napari_progressive.core.tiles import ChunkKey
 
 
 @dataclass(frozen=True)
@@ -36,10 +40,10 @@ class DiskTier:
 
 
 @dataclass(frozen=True)
-class TileResult:
-    """A worker's answer: the chunks it read (to cache) and the tile's texture."""
+class PieceResult:
+    """A worker's answer: the chunks it read (to cache) and the piece's texture."""
 
-    key: TileKey
+    key: PieceKey
     read: tuple[tuple[ChunkKey, np.ndarray], ...]
     texture: np.ndarray
     mapping: int
@@ -47,46 +51,58 @@ class TileResult:
 
 
 @dataclass(frozen=True)
-class FetchTile:
-    """Read the chunks of ``key`` not in ``cached``, cut the tile and make its texture.
+class FetchPiece:
+    """Read the chunks of ``key`` not in ``cached``, cut the piece and make its texture.
 
     Called with the source as its one argument: an executor hands the source
     over as an argument (a cluster resolves its reference to the source there).
     """
 
-    key: TileKey
+    key: PieceKey
     cached: tuple[tuple[ChunkKey, np.ndarray], ...]
     texture_of: Callable[[np.ndarray], np.ndarray]
     mapping: int
     disk: DiskTier | None = None
 
-    def __call__(self, source: MultiscaleSource) -> TileResult:
+    def __call__(self, source: MultiscaleSource) -> PieceResult:
         """Run on a worker."""
         level = source.levels[self.key.level]
         have = dict(self.cached)
         read = tuple(
             (c, read_chunk(source, c.level, c.index, self.disk))
-            for c in tile_chunks(level, self.key)
+            for c in piece_chunks(level, self.key)
             if c not in have
         )
-        texture = self.texture_of(cut_tile(level, self.key, {**have, **dict(read)}))
-        return TileResult(self.key, read, texture, self.mapping, threading.current_thread().name)
+        texture = self.texture_of(cut_piece(level, self.key, {**have, **dict(read)}))
+        return PieceResult(self.key, read, texture, self.mapping, threading.current_thread().name)
 
 
 @dataclass(frozen=True)
-class CutTile:
-    """Cut a tile from chunks in memory and make its texture (no I/O)."""
+class CutPiece:
+    """Cut a piece from chunks in memory and make its texture (no I/O)."""
 
     level: Any  # a ``Level``
-    key: TileKey
+    key: PieceKey
     cached: tuple[tuple[ChunkKey, np.ndarray], ...]
     texture_of: Callable[[np.ndarray], np.ndarray]
     mapping: int
 
-    def __call__(self) -> TileResult:
+    def __call__(self) -> PieceResult:
         """Run on a worker."""
-        texture = self.texture_of(cut_tile(self.level, self.key, dict(self.cached)))
-        return TileResult(self.key, (), texture, self.mapping, threading.current_thread().name)
+        texture = self.texture_of(cut_piece(self.level, self.key, dict(self.cached)))
+        return PieceResult(self.key, (), texture, self.mapping, threading.current_thread().name)
+
+
+def piece_chunks(level: Level, key: PieceKey) -> tuple[ChunkKey, ...]:
+    """The chunks a tile or a brick is cut from."""
+    return brick_chunks(level, key) if isinstance(key, BrickKey) else tile_chunks(level, key)
+
+
+def cut_piece(level: Level, key: PieceKey, chunks: Mapping[ChunkKey, np.ndarray]) -> np.ndarray:
+    """A tile's or a brick's values, cut from its chunks."""
+    return (
+        cut_brick(level, key, chunks) if isinstance(key, BrickKey) else cut_tile(level, key, chunks)
+    )
 
 
 def read_chunk(

@@ -8,8 +8,8 @@ progress and the frozen ``LoaderStats`` are derived.
 
 The host cache keeps chunks as read (``ChunkKey``), shared by every layer
 over the same data. A tile is staged for upload straight from a cached chunk
-when no cut or conversion is needed; otherwise a worker cuts it (``CutTile``)
-or reads what it lacks first (``FetchTile``). A chunk being read for one tile
+when no cut or conversion is needed; otherwise a worker cuts it (``CutPiece``)
+or reads what it lacks first (``FetchPiece``). A chunk being read for one tile
 is not read again for another: that tile waits and is cut once it lands.
 """
 
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from napari_progressive.core.coarse_volume import ReadVolume, VolumeBox, VolumeResult, volume_box
 from napari_progressive.core.errors import ChunkReadError
 from napari_progressive.core.executor import DistributedExecutor, share
-from napari_progressive.core.fetch import CutTile, DiskTier, FetchTile, TileResult
+from napari_progressive.core.fetch import CutPiece, DiskTier, FetchPiece, PieceResult
 from napari_progressive.core.fetch_ledger import FetchLedger
 from napari_progressive.core.formats import texture_format, to_texture
 from napari_progressive.core.geometry import level_mappings, validate_levels
@@ -250,7 +250,7 @@ class Loader:
                 continue
             if self._failures.pop(key, None) is not None:
                 changed_failures = True
-            result: TileResult = r.value
+            result: PieceResult = r.value
             self.read_threads.add(result.worker)
             for chunk, values in result.read:
                 self._reading.pop(chunk, None)
@@ -414,7 +414,7 @@ class Loader:
                 return PieceState.WAITING, None  # another tile reads them: cut it after
             for c in missing:
                 self._reading[c] = key
-            request = FetchTile(
+            request = FetchPiece(
                 key, tuple(cached.items()), self._texture_of, self._mapping, self._disk
             )
             job = Job(t.priority, self._job_key(key), request, (self._shared_source,))
@@ -425,7 +425,7 @@ class Loader:
         if tile is not None and self._stages_as_is(tile):
             self._stage(key, tile)
             return PieceState.STAGED, None
-        cut = CutTile(level, key, tuple(cached.items()), self._texture_of, self._mapping)
+        cut = CutPiece(level, key, tuple(cached.items()), self._texture_of, self._mapping)
         return PieceState.QUEUED, Job(t.priority, self._job_key(key), cut)
 
     def _request_volume(self) -> None:

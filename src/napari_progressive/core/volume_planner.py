@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from napari_progressive.core.bricks import BrickKey, brick_grid, brick_shape
+from napari_progressive.core.bricks import BRICK, BrickKey, brick_grid
 from napari_progressive.core.geometry import LevelMapping, level_mappings
 from napari_progressive.core.planner import FALLBACK, PREFETCH, VISIBLE
 
@@ -217,7 +217,7 @@ def _children(
     if plane is None:
         return []
     axes = list(displayed)
-    shape = np.asarray(brick_shape(level, displayed))
+    shape = np.full(3, BRICK)
     size = np.asarray([level.shape[a] for a in displayed])
     factor, offset = mapping.factor[axes], mapping.offset[axes]
     # Level voxels whose extent meets the parent's box, then the bricks holding them.
@@ -241,10 +241,9 @@ def _box(
     plane: tuple,
 ) -> _Box:
     axes = list(displayed)
-    shape = np.asarray(brick_shape(level, displayed))
     size = np.asarray([level.shape[a] for a in displayed])
-    start = np.asarray(index) * shape
-    stop = np.minimum(start + shape, size)
+    start = np.asarray(index) * BRICK
+    stop = np.minimum(start + BRICK, size)
     sub = LevelMapping(factor=mapping.factor[axes], offset=mapping.offset[axes])
     lo, hi = sub.edges(start, stop)
     key = BrickKey(lv, displayed, (int(index[0]), int(index[1]), int(index[2])), plane)

@@ -24,6 +24,7 @@ from vispy.visuals.transforms import MatrixTransform
 
 from napari_progressive.core.coverage import draw_list
 from napari_progressive.render.atlas import TextureAtlas
+from napari_progressive.render.folding import folded_matrix
 from napari_progressive.render.palette import level_colour
 from napari_progressive.render.shaders import (
     COLOUR,
@@ -277,7 +278,7 @@ class TiledImageVisual(Visual):
             self._build_geometry()
         if self._n_vertices == 0:
             return False
-        self._local_transform.matrix = _folded_matrix(view.transforms.get_transform(), self._origin)
+        self._local_transform.matrix = folded_matrix(view.transforms.get_transform(), self._origin)
         return True
 
     # -- internals ----------------------------------------------------------------
@@ -335,20 +336,6 @@ def _snapped_origin(plan: Plan) -> np.ndarray:
     """
     step = 2.0 ** np.ceil(np.log2(max(plan.view.data_per_screen_px, 1e-12) * 4096))
     return np.floor(np.asarray(plan.view.centre[::-1]) / step) * step
-
-
-def _folded_matrix(transform: object, origin: np.ndarray) -> np.ndarray:
-    """The affine data-to-render matrix for positions relative to ``origin``.
-
-    Evaluated in float64 so that no large coordinate reaches the shader.
-    """
-    o = np.array([origin[0], origin[1], 0.0, 1.0])
-    pts = o + np.vstack([np.zeros(4), np.eye(4)[:3]])
-    mapped = np.asarray(transform.map(pts), dtype=np.float64)  # type: ignore[attr-defined]
-    m = np.empty((4, 4))
-    m[3] = mapped[0]
-    m[:3] = mapped[1:] - mapped[0]
-    return m
 
 
 TiledImage = create_visual_node(TiledImageVisual)

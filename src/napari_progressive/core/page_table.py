@@ -1,0 +1,169 @@
+"""The page table a 3D ray march reads: for every brick cell, the finest resident brick.
+
+One small box of cells per planned level (the bounding box of that level's
+planned bricks, at most ``MAX_CELLS`` a side around the focus) is stacked
+along depth in one RGBA8 3D texture. A cell holds the atlas slot of the
+brick at that place and level, or, when that brick is not on the GPU, of
+its nearest resident coarser ancestor: the fallback is baked here, so the
+shader reads one cell per brick segment and never finds a hole where any
+coarser level is resident.
+
+Cell texel (RGBA8): ``r + 256 g`` the slot on its page, ``b`` the page,
+``a`` the row of the brick's level in ``rows`` plus one (0: nothing resident).
+``rows[k]`` (float32, 4 x 4) describes the k-th level, finest first: its
+box's first corner (local x, y, z; w: first texel along depth), a brick's
+extent (x, y, z; w: the level), the box size in cells (x, y, z), and the
+level's overlay colour (r, g, b). Positions are level-0 data coordinates
+relative to ``origin`` (displayed order reversed: x is the last displayed axis).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from napari_progressive.core.bricks import BRICK
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from napari_progressive.core.bricks import BrickKey
+    from napari_progressive.core.geometry import LevelMapping
+    from napari_progressive.core.volume_planner import VolumePlan
+
+#: Cells of one level's box along each axis, at most.
+MAX_CELLS = 32
+#: Atlas slots one page may hold (the cell stores 16 bits of slot).
+MAX_SLOTS_PER_PAGE = 2**16
+
+
+@dataclass(frozen=True)
+class PageTable:
+    """The baked table (``cells``: depth, rows, columns, RGBA) and its level ``rows``."""
+
+    cells: np.ndarray
+    rows: np.ndarray
+    levels: tuple[int, ...]
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Cells along depth, rows and columns of the whole texture."""
+        d, r, c, _ = self.cells.shape
+        return d, r, c
+
+
+def bake_page_table(
+    plan: VolumePlan,
+    mappings: Sequence[LevelMapping],
+    slots: Mapping[BrickKey, tuple[int, int]],
+    origin: np.ndarray,
+    colour_of: Callable[[int], tuple[float, float, float]],
+) -> PageTable:
+    """The table for ``plan`` given the resident bricks' ``(page, slot)``; see the module doc.
+
+    ``origin`` is the local origin in level-0 data coordinates along the
+    displayed axes (displayed order).
+    """
+    by_level: dict[int, list[BrickKey]] = {}
+    for b in plan.bricks:
+        by_level.setdefault(b.key.level, []).append(b.key)
+    levels = tuple(sorted(by_level))
+    if not levels:
+        return PageTable(np.zeros((1, 1, 1, 4), np.uint8), np.zeros((0, 4, 4), np.float32), ())
+    template = plan.bricks[0].key
+    displayed, plane = template.displayed, template.plane
+    axes = list(displayed)
+    centre = np.asarray(plan.view.centre, dtype=float)
+    grids = {lv: _BrickGrid(mappings[lv], axes) for lv in levels}
+    boxes = {lv: _box(by_level[lv], grids[lv], centre) for lv in levels}
+    resident = _resident_codes(slots, displayed, plane)
+    row_of = {lv: k for k, lv in enumerate(levels)}
+    depth = sum(int(hi[0] - lo[0]) for lo, hi in boxes.values())
+    side_r = max(int(hi[1] - lo[1]) for lo, hi in boxes.values())
+    side_c = max(int(hi[2] - lo[2]) for lo, hi in boxes.values())
+    cells = np.zeros((depth, side_r, side_c, 4), np.uint8)
+    rows = np.zeros((len(levels), 4, 4), np.float32)
+    z = 0
+    for k, lv in enumerate(levels):
+        lo, hi = boxes[lv]
+        grid = grids[lv]
+        shape = tuple(int(n) for n in hi - lo)
+        index = np.stack(
+            np.meshgrid(*(np.arange(a, b) for a, b in zip(lo, hi, strict=True)), indexing="ij"),
+            axis=-1,
+        ).reshape(-1, 3)
+        centres = grid.corner + (index + 0.5) * grid.extent
+        found = np.zeros(len(index), dtype=bool)
+        out = np.zeros((len(index), 4), np.uint8)
+        for coarser in levels[k:]:
+            codes = resident.get(coarser)
+            if codes is None:
+                continue
+            at = grids[coarser].brick_of(centres)
+            keys, table = codes
+            pos = np.searchsorted(keys, _encode(at))
+            pos = np.minimum(pos, len(keys) - 1)
+            hit = ~found & (keys[pos] == _encode(at))
+            page, slot = table[pos[hit], 0], table[pos[hit], 1]
+            out[hit] = np.stack(
+                [slot & 255, slot >> 8, page, np.full_like(slot, row_of[coarser] + 1)], axis=1
+            )
+            found |= hit
+        cells[z : z + shape[0], : shape[1], : shape[2]] = out.reshape(*shape, 4)
+        first = grid.corner + lo * grid.extent - origin
+        rows[k, 0] = (*first[::-1], z)
+        rows[k, 1] = (*grid.extent[::-1], lv)
+        rows[k, 2] = (*np.asarray(shape[::-1], float), 0.0)
+        rows[k, 3] = (*colour_of(lv), 1.0)
+        z += shape[0]
+    return PageTable(cells, rows, levels)
+
+
+class _BrickGrid:
+    """Where a level's bricks lie in level-0 coordinates along the displayed axes."""
+
+    def __init__(self, mapping: LevelMapping, axes: list[int]) -> None:
+        factor = np.asarray(mapping.factor, dtype=float)[axes]
+        self.corner = np.asarray(mapping.offset, dtype=float)[axes] - 0.5 * factor
+        self.extent = BRICK * factor
+
+    def brick_of(self, points: np.ndarray) -> np.ndarray:
+        """Brick index holding each point."""
+        return np.floor((points - self.corner) / self.extent).astype(np.int64)
+
+
+def _box(
+    keys: list[BrickKey], grid: _BrickGrid, centre: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cells ``[lo, hi)`` bounding ``keys``, at most ``MAX_CELLS`` a side around the focus."""
+    index = np.array([k.brick for k in keys], dtype=np.int64)
+    lo, hi = index.min(axis=0), index.max(axis=0) + 1
+    focus = grid.brick_of(centre[None])[0]
+    start = np.clip(focus - MAX_CELLS // 2, lo, np.maximum(lo, hi - MAX_CELLS))
+    return start, np.minimum(hi, start + MAX_CELLS)
+
+
+def _encode(index: np.ndarray) -> np.ndarray:
+    """One sortable integer per brick index (21 bits per axis, offset for negatives)."""
+    shifted = index + 2**20
+    return (shifted[:, 0] << 42) | (shifted[:, 1] << 21) | shifted[:, 2]
+
+
+def _resident_codes(
+    slots: Mapping[BrickKey, tuple[int, int]],
+    displayed: tuple[int, int, int],
+    plane: tuple[tuple[int, int], ...],
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per level, the sorted codes of its resident bricks at this slice and their (page, slot)."""
+    per_level: dict[int, list[tuple[tuple[int, int, int], tuple[int, int]]]] = {}
+    for key, where in slots.items():
+        if key.displayed == displayed and key.plane == plane:
+            per_level.setdefault(key.level, []).append((key.brick, where))
+    out = {}
+    for lv, items in per_level.items():
+        codes = _encode(np.array([b for b, _ in items], dtype=np.int64))
+        order = np.argsort(codes)
+        out[lv] = (codes[order], np.array([w for _, w in items], dtype=np.int64)[order])
+    return out

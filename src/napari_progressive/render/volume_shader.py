@@ -1,0 +1,334 @@
+"""GLSL of the brick volume: a ray march that walks the page table brick by brick.
+
+The ray enters the level-0 box as vispy's volume does (box faces, near plane)
+and is cut into segments, one per page-table cell: the cell names the brick
+to sample (the finest resident one there, ``core.page_table``), and the
+segment is sampled at that brick's level with a step of ``relative_step_size``
+of its voxels. Every rendering mode weights a sample by its step over the
+level-0 step, so opacity and attenuation do not change with the level.
+Positions are level-0 data coordinates relative to the visual's local origin
+(x, y, z: the displayed axes reversed).
+"""
+
+from __future__ import annotations
+
+from napari_progressive.core.bricks import BORDER, BRICK, BRICK_TEXELS
+from napari_progressive.render.shaders import COLOUR, page_sampling
+
+#: Levels the page table may describe.
+MAX_ROWS = 32
+#: Clipping planes the shader applies, at most.
+MAX_CLIPPING_PLANES = 8
+#: Brick segments along one ray, and samples within one segment, at most.
+MAX_SEGMENTS = 256
+MAX_SEGMENT_STEPS = 1024
+
+VERTEX = """
+attribute vec3 a_position;
+varying vec3 v_position;
+varying vec4 v_nearpos;
+varying vec4 v_farpos;
+void main() {
+    v_position = a_position;
+    // Where the ray through this vertex meets the near and far planes (as vispy's volume).
+    vec4 pos_in_cam = $viewtransformf(vec4(v_position, 1.0));
+    pos_in_cam.z = -pos_in_cam.w;
+    v_nearpos = $viewtransformi(pos_in_cam);
+    pos_in_cam.z = pos_in_cam.w;
+    v_farpos = $viewtransformi(pos_in_cam);
+    gl_Position = $transform(vec4(v_position, 1.0));
+}
+"""
+
+_CLIP_UNIFORMS = "\n".join(
+    f"uniform vec3 u_clip_pos{i};\nuniform vec3 u_clip_normal{i};"
+    for i in range(MAX_CLIPPING_PLANES)
+)
+_CLIP_TESTS = "\n".join(
+    f"    if (u_n_clip > {i}.5 && dot(p - u_clip_pos{i}, u_clip_normal{i}) < 0.0) return true;"
+    for i in range(MAX_CLIPPING_PLANES)
+)
+
+_MARCH = f"""
+uniform sampler3D u_table;
+uniform vec3 u_table_shape;
+uniform sampler2D u_rows;
+uniform float u_n_rows;
+uniform vec3 u_page_shape;
+uniform vec3 u_slot_grid;
+uniform vec3 u_box_lo;
+uniform vec3 u_box_hi;
+uniform float u_step0;
+uniform float u_relative_step_size;
+uniform float u_nudge;
+uniform float u_threshold;
+uniform float u_attenuation;
+uniform float u_mip_cutoff;
+uniform float u_minip_cutoff;
+uniform float u_overlay;
+uniform float u_n_clip;
+{_CLIP_UNIFORMS}
+varying vec3 v_position;
+varying vec4 v_nearpos;
+varying vec4 v_farpos;
+
+const float BRICK = {float(BRICK)};
+const float BORDER = {float(BORDER)};
+const float TEXELS = {float(BRICK_TEXELS)};
+const float FAR = 1e30;
+
+// The brick the current segment samples.
+vec3 g_slot;   // first texel of its slot (x, y, z)
+float g_page;
+vec3 g_lo;     // its first corner (local)
+vec3 g_voxel;  // its level's voxel size (level-0 units)
+float g_row;   // its level's row in the page table
+
+vec4 row_texel(float row, float i) {{
+    return texture2D(u_rows, vec2((i + 0.5) / 4.0, (row + 0.5) / {float(MAX_ROWS)}));
+}}
+
+vec3 safe_inverse(vec3 d) {{
+    vec3 s = vec3(d.x >= 0.0 ? 1.0 : -1.0, d.y >= 0.0 ? 1.0 : -1.0, d.z >= 0.0 ? 1.0 : -1.0);
+    return 1.0 / (s * max(abs(d), vec3(1e-20)));
+}}
+
+// Distance from p (inside [lo, hi]) along the ray until it leaves the box.
+float exit_distance(vec3 p, vec3 inv, vec3 lo, vec3 hi) {{
+    vec3 t = max((lo - p) * inv, (hi - p) * inv);
+    return max(min(t.x, min(t.y, t.z)), 0.0);
+}}
+
+// Distance from p along the ray until it enters [lo, hi] (FAR if it never does).
+float entry_distance(vec3 p, vec3 inv, vec3 lo, vec3 hi) {{
+    vec3 a = (lo - p) * inv;
+    vec3 b = (hi - p) * inv;
+    vec3 near = min(a, b);
+    vec3 far = max(a, b);
+    float t0 = max(near.x, max(near.y, near.z));
+    float t1 = min(far.x, min(far.y, far.z));
+    return (t0 > 0.0 && t1 >= t0) ? t0 : FAR;
+}}
+
+bool clipped(vec3 p) {{
+{_CLIP_TESTS}
+    return false;
+}}
+
+// Finds the brick to sample at p: sets the g_ state and found; returns the
+// distance along the ray to the end of the segment (the page-table cell, the
+// brick, or the entry into a finer level's box).
+float find_segment(vec3 p, vec3 inv, out bool found) {{
+    found = false;
+    float end = FAR;
+    for (int i = 0; i < {MAX_ROWS}; i++) {{
+        float row = float(i);
+        if (row >= u_n_rows) break;
+        vec4 corner = row_texel(row, 0.0);
+        vec3 extent = row_texel(row, 1.0).xyz;
+        vec3 size = row_texel(row, 2.0).xyz;
+        vec3 cell = floor((p - corner.xyz) / extent);
+        bool last = row >= u_n_rows - 1.0;
+        if (!last && (any(lessThan(cell, vec3(0.0))) || any(greaterThanEqual(cell, size)))) {{
+            end = min(end, entry_distance(p, inv, corner.xyz, corner.xyz + size * extent));
+            continue;
+        }}
+        vec3 cell_lo = corner.xyz + cell * extent;
+        end = min(end, exit_distance(p, inv, cell_lo, cell_lo + extent));
+        if (any(lessThan(cell, vec3(0.0))) || any(greaterThanEqual(cell, size))) return end;
+        vec4 t = texture3D(u_table, (cell + vec3(0.0, 0.0, corner.w) + 0.5) / u_table_shape);
+        float brick_row = floor(t.a * 255.0 + 0.5) - 1.0;
+        if (brick_row < 0.0) return end;
+        vec4 brick_corner = row_texel(brick_row, 0.0);
+        vec3 brick_extent = row_texel(brick_row, 1.0).xyz;
+        g_lo = brick_corner.xyz + floor((p - brick_corner.xyz) / brick_extent) * brick_extent;
+        end = min(end, exit_distance(p, inv, g_lo, g_lo + brick_extent));
+        g_voxel = brick_extent / BRICK;
+        float s = floor(t.r * 255.0 + 0.5) + 256.0 * floor(t.g * 255.0 + 0.5);
+        g_page = floor(t.b * 255.0 + 0.5);
+        g_slot = TEXELS * vec3(
+            mod(s, u_slot_grid.x),
+            mod(floor(s / u_slot_grid.x), u_slot_grid.y),
+            floor(s / (u_slot_grid.x * u_slot_grid.y))
+        );
+        g_row = brick_row;
+        found = true;
+        return end;
+    }}
+    return end;
+}}
+
+// The data value at p, from the current brick.
+float sample_value(vec3 p) {{
+    vec3 texel = g_slot + BORDER + (p - g_lo) / g_voxel;
+    texel = clamp(texel, g_slot + 0.5, g_slot + TEXELS - 0.5);
+    return data_value(page_texel(g_page, texel / u_page_shape));
+}}
+
+// The data value at p, from whichever brick holds it (slower: for gradients).
+float value_anywhere(vec3 p, vec3 inv) {{
+    bool found;
+    find_segment(p, inv, found);
+    return found ? sample_value(p) : 0.0;
+}}
+
+vec4 with_overlay(vec4 c, float row) {{
+    if (u_overlay < 0.5 || row < 0.0) return c;
+    return vec4(mix(c.rgb, row_texel(row, 3.0).rgb, 0.35), c.a);
+}}
+
+void main() {{
+    vec3 farpos = v_farpos.xyz / v_farpos.w;
+    vec3 nearpos = v_nearpos.xyz / v_nearpos.w;
+    vec3 ray = normalize(farpos - nearpos);
+    vec3 inv = safe_inverse(ray);
+    // Start at the box's front face or the near plane; end at this back-face fragment.
+    float start = dot(nearpos - v_position, ray);
+    vec3 a = (u_box_lo - v_position) * inv;
+    vec3 b = (u_box_hi - v_position) * inv;
+    vec3 entry = min(a, b);
+    start = max(start, max(entry.x, max(entry.y, entry.z)));
+    float total = -start;
+    if (total <= 0.0) discard;
+    vec3 front = v_position + ray * start;
+    vec3 depth_point = front;
+    bool sampled = false;
+    bool done = false;
+    $before_loop
+    float t = 0.0;
+    for (int segment = 0; segment < {MAX_SEGMENTS}; segment++) {{
+        if (t >= total || done) break;
+        bool found;
+        float span_left = find_segment(front + ray * (t + u_nudge), inv, found);
+        float end = min(total, t + u_nudge + max(span_left, u_nudge));
+        if (found) {{
+            float dt = min(g_voxel.x, min(g_voxel.y, g_voxel.z)) * u_relative_step_size;
+            float weight = dt / u_step0;
+            float s = t + 0.5 * dt;
+            for (int k = 0; k < {MAX_SEGMENT_STEPS}; k++) {{
+                if (s >= end || done) break;
+                vec3 loc = front + ray * s;
+                if (!clipped(loc)) {{
+                    float val = sample_value(loc);
+                    sampled = true;
+                    $in_loop
+                }}
+                s += dt;
+            }}
+        }}
+        t = end;
+    }}
+    if (!sampled) discard;
+    $after_loop
+    vec4 iproj = $viewtransformf(vec4(depth_point, 1.0));
+    iproj.z /= iproj.w;
+    gl_FragDepth = (iproj.z + 1.0) / 2.0;
+}}
+"""
+
+FRAGMENT = page_sampling(3) + COLOUR + _MARCH
+
+#: Per rendering mode: what runs before the march, for each sample and after.
+#: A sample has ``val`` (data units), ``loc``, ``weight`` (its step over the
+#: level-0 step), ``dt`` (the step) and ``g_row``; ``done`` ends the march early.
+MODES: dict[str, dict[str, str]] = {
+    "mip": {
+        "before_loop": "float best = u_mip_cutoff; float best_row = -1.0;",
+        "in_loop": """
+            if (val > best) {
+                best = val; best_row = g_row; depth_point = loc;
+                if (best >= max(u_clim.x, u_clim.y)) done = true;
+            }""",
+        "after_loop": """
+            if (best_row < 0.0) discard;
+            gl_FragColor = with_overlay(colour_of(best), best_row);""",
+    },
+    "minip": {
+        "before_loop": "float best = u_minip_cutoff; float best_row = -1.0;",
+        "in_loop": """
+            if (val < best) {
+                best = val; best_row = g_row; depth_point = loc;
+                if (best <= min(u_clim.x, u_clim.y)) done = true;
+            }""",
+        "after_loop": """
+            if (best_row < 0.0) discard;
+            gl_FragColor = with_overlay(colour_of(best), best_row);""",
+    },
+    "attenuated_mip": {
+        "before_loop": """
+            float best = u_mip_cutoff; float best_row = -1.0;
+            float sumval = 0.0;
+            float span = u_clim.y - u_clim.x;""",
+        "in_loop": """
+            float norm = clamp((val - u_clim.x) / (span != 0.0 ? span : 1.0), 0.0, 1.0);
+            sumval += u_relative_step_size * weight * norm;
+            float scale = exp(-u_attenuation * (sumval - 1.0));
+            if (best > scale * u_clim.y) {
+                done = true;
+            } else if (val * scale > best) {
+                best = val * scale; best_row = g_row; depth_point = loc;
+            }""",
+        "after_loop": """
+            if (best_row < 0.0) discard;
+            gl_FragColor = with_overlay(colour_of(best), best_row);""",
+    },
+    "translucent": {
+        "before_loop": "vec4 acc = vec4(0.0); float first_row = -1.0;",
+        "in_loop": """
+            vec4 c = colour_of(val);
+            float alpha = 1.0 - pow(max(1.0 - c.a, 0.0), weight);
+            if (alpha > 0.0 && first_row < 0.0) { first_row = g_row; depth_point = loc; }
+            acc.rgb += (1.0 - acc.a) * alpha * c.rgb;
+            acc.a += (1.0 - acc.a) * alpha;
+            if (acc.a > 0.99) done = true;""",
+        "after_loop": """
+            if (acc.a > 0.0) acc.rgb /= acc.a;
+            gl_FragColor = with_overlay(acc, first_row);""",
+    },
+    "additive": {
+        "before_loop": "vec4 acc = vec4(0.0); float first_row = -1.0;",
+        "in_loop": """
+            vec4 c = clamp(colour_of(val), 0.0, 1.0);
+            acc = 1.0 - (1.0 - acc) * pow(1.0 - c, vec4(weight));
+            if (first_row < 0.0) first_row = g_row;""",
+        "after_loop": "gl_FragColor = with_overlay(acc, first_row);",
+    },
+    "average": {
+        "before_loop": "float total_weight = 0.0; float mean = 0.0; float first_row = -1.0;",
+        "in_loop": """
+            total_weight += weight;
+            mean += (val - mean) * weight / total_weight;
+            if (first_row < 0.0) first_row = g_row;""",
+        "after_loop": "gl_FragColor = with_overlay(colour_of(mean), first_row);",
+    },
+    "iso": {
+        "before_loop": "bool hit = false; float hit_row = -1.0;",
+        "in_loop": """
+            if (val > u_threshold) {
+                // back up one step and find the crossing in tenths of a step
+                vec3 at = loc - ray * dt;
+                for (int i = 0; i < 10; i++) {
+                    if (sample_value(at) > u_threshold) break;
+                    at += ray * dt * 0.1;
+                }
+                vec3 d = 1.5 * g_voxel;
+                vec3 n = vec3(
+                    value_anywhere(at - vec3(d.x, 0.0, 0.0), inv)
+                        - value_anywhere(at + vec3(d.x, 0.0, 0.0), inv),
+                    value_anywhere(at - vec3(0.0, d.y, 0.0), inv)
+                        - value_anywhere(at + vec3(0.0, d.y, 0.0), inv),
+                    value_anywhere(at - vec3(0.0, 0.0, d.z), inv)
+                        - value_anywhere(at + vec3(0.0, 0.0, d.z), inv));
+                n = length(n) > 0.0 ? normalize(n) : -ray;
+                if (dot(n, ray) > 0.0) n = -n;
+                float lambert = clamp(dot(n, -ray), 0.0, 1.0);
+                float specular = pow(max(dot(n, -ray), 0.0), 40.0);
+                vec4 c = colour_of(val);
+                gl_FragColor = vec4(c.rgb * (0.2 + lambert) + specular, c.a);
+                hit = true; hit_row = g_row; depth_point = at; done = true;
+            }""",
+        "after_loop": """
+            if (!hit) discard;
+            gl_FragColor = with_overlay(gl_FragColor, hit_row);""",
+    },
+}

@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from napari_progressive.core.bricks import BORDER, brick_voxels, cut_brick
 from napari_progressive.core.coarse_volume import ReadVolume, VolumeBox, VolumeResult, volume_box
 from napari_progressive.core.errors import ChunkReadError
 from napari_progressive.core.executor import DistributedExecutor, share
-from napari_progressive.core.fetch import CutPiece, DiskTier, FetchPiece, PieceResult
+from napari_progressive.core.fetch import CutPiece, DiskTier, FetchPiece, PieceResult, piece_chunks
 from napari_progressive.core.fetch_ledger import FetchLedger
 from napari_progressive.core.formats import texture_format, to_texture
 from napari_progressive.core.geometry import level_mappings, validate_levels
@@ -34,13 +35,15 @@ from napari_progressive.core.pieces import Drained, LoaderStats, PieceState
 from napari_progressive.core.planner import PREFETCH, Plan, plan_view
 from napari_progressive.core.scheduler import Job, Scheduler
 from napari_progressive.core.source import source_identity
-from napari_progressive.core.tiles import ChunkKey, cut_tile, tile_chunks
+from napari_progressive.core.tiles import ChunkKey, TileKey, cut_tile
+from napari_progressive.core.volume_planner import VolumePlan, plan_volume
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Sequence
 
     import numpy as np
 
+    from napari_progressive.core.bricks import BrickKey, PieceKey
     from napari_progressive.core.cache import HostCache
     from napari_progressive.core.coarse_volume import CoarseVolume
     from napari_progressive.core.disk_cache import DiskCache
@@ -49,8 +52,8 @@ if TYPE_CHECKING:
     from napari_progressive.core.pieces import DrawTarget
     from napari_progressive.core.planner import PlannedTile
     from napari_progressive.core.source import MultiscaleSource
-    from napari_progressive.core.tiles import TileKey
     from napari_progressive.core.view import SliceView, VolumeView
+    from napari_progressive.core.volume_planner import ClipPlane, PlannedBrick
 
 #: The coarsest levels kept in the host cache's pinned reserve.
 PINNED_LEVELS = 2
@@ -128,11 +131,12 @@ class Loader:
             and not isinstance(executor, DistributedExecutor)
             else None
         )
-        self.plan: Plan | None = None
-        self.pieces: dict[TileKey, PieceState] = {}
+        self._shown: Plan | VolumePlan | None = None
+        self._brick_request: tuple[VolumeView, int, tuple[ClipPlane, ...]] | None = None
+        self.pieces: dict[PieceKey, PieceState] = {}
         self._target: DrawTarget | None = None
-        self._failures: dict[TileKey, _Failure] = {}
-        self._reading: dict[ChunkKey, TileKey] = {}
+        self._failures: dict[PieceKey, _Failure] = {}
+        self._reading: dict[ChunkKey, PieceKey] = {}
         self._volume_box: VolumeBox | None = None
         self.volume: CoarseVolume | None = None
         self._volume_failure: _Failure | None = None
@@ -141,11 +145,21 @@ class Loader:
 
     # -- main thread ------------------------------------------------------------
 
+    @property
+    def plan(self) -> Plan | None:
+        """The 2D view's plan, if a 2D view is shown."""
+        return self._shown if isinstance(self._shown, Plan) else None
+
+    @property
+    def volume_plan(self) -> VolumePlan | None:
+        """The 3D view's brick plan, if bricks are shown."""
+        return self._shown if isinstance(self._shown, VolumePlan) else None
+
     def attach(self, target: DrawTarget) -> None:
-        """Draw into ``target`` from now on."""
+        """Draw into ``target`` from now on (the tile visual in 2D, the brick volume in 3D)."""
         self._target = target
-        if self.plan is not None:
-            self._apply(self.plan)
+        if self._shown is not None:
+            self._apply(self._shown)
 
     def release(self) -> None:
         """Stop loading and let go of the host cache (the layer left its viewer).
@@ -170,7 +184,8 @@ class Loader:
         ``motion`` is how the camera has been moving; it aims the prefetch.
         """
         if view is None:
-            self.plan = None
+            self._shown = None
+            self._brick_request = None
             self.pieces = {}
             self.scheduler.update([])
             if self._target is not None:
@@ -178,11 +193,29 @@ class Loader:
             return
         if self.plan is not None and self.plan.view == view:
             return
-        if not self._holding:
-            self._holding = True
-            _owners_in_use[self._owner] += 1
+        self._hold()
         self._volume_box = self.volume = None  # a 2D view: the 3D volume is not shown
+        self._brick_request = None
         self._apply(plan_view(self.levels, view, self.mappings, self.lod_bias, motion))
+
+    def set_brick_view(
+        self, view: VolumeView, slots: int, clipping_planes: Sequence[ClipPlane] = ()
+    ) -> None:
+        """Plan the bricks a 3D ``view`` needs, a level per brick, within ``slots`` GPU slots.
+
+        ``clipping_planes`` (level-0 data coordinates along the displayed axes)
+        cull what they cut away: it is never fetched.
+        """
+        request = (view, int(slots), tuple(clipping_planes))
+        if request == self._brick_request:
+            return
+        self._hold()
+        self._volume_box = self.volume = None
+        self._brick_request = request
+        plan = plan_volume(
+            self.levels, view, slots, self.mappings, request[2], lod_bias=self.lod_bias
+        )
+        self._apply(plan)
 
     def set_volume_view(self, view: VolumeView | None) -> None:
         """Load what a 3D ``view`` shows (None: no 3D view): the coarsest level's volume.
@@ -195,11 +228,9 @@ class Loader:
                 self._volume_box = None
                 self.scheduler.update([])
             return
-        if self.plan is not None:
-            self.set_view(None)  # a canvas shows a layer in 2D or in 3D, not both
-        if not self._holding:
-            self._holding = True
-            _owners_in_use[self._owner] += 1
+        if self._shown is not None:
+            self.set_view(None)  # a canvas shows a layer one way at a time
+        self._hold()
         dtype = self.format.dtype if self._identity_mapping else self.levels[-1].dtype
         box = volume_box(self.levels, self.mappings, view, dtype)
         if box == self._volume_box:
@@ -228,8 +259,8 @@ class Loader:
 
     def replan(self) -> None:
         """Apply the current plan again (e.g. to retry failed tiles)."""
-        if self.plan is not None:
-            self._apply(self.plan)
+        if self._shown is not None:
+            self._apply(self._shown)
         elif self._volume_box is not None:
             self._request_volume()
 
@@ -238,12 +269,12 @@ class Loader:
         changed_failures = again = False
         landed: set[int] = set()
         volume_before = self.volume
-        needed = self.plan.keys if self.plan is not None else frozenset()
+        needed = self._shown.keys if self._shown is not None else frozenset()
         for r in self.scheduler.drain():
             if isinstance(r.key[-1], VolumeBox):  # type: ignore[index]
                 landed |= self._drain_volume(r.key[-1], r.value, r.error, r.seconds)  # type: ignore[index]
                 continue
-            key: TileKey = r.key[-1]  # type: ignore[index]
+            key: PieceKey = r.key[-1]  # type: ignore[index]
             if r.error is not None:
                 self._record_failure(key, r.error)
                 changed_failures = True
@@ -265,8 +296,8 @@ class Loader:
             elif key in needed:
                 self._stage(key, result.texture)
             landed.add(key.level)
-        if changed_failures and self.plan is not None and self._target is not None:
-            self._target.set_plan(self.plan, self._failures)
+        if changed_failures and self._shown is not None and self._target is not None:
+            self._target.set_plan(self._shown, self._failures)
         if again and any(s is PieceState.WAITING for s in self.pieces.values()):
             self.replan()
         return Drained(frozenset(landed), volume=self.volume is not volume_before)
@@ -275,7 +306,7 @@ class Loader:
     def idle(self) -> bool:
         """Nothing to fetch, drain or upload that the current view shows (prefetch aside)."""
         uploads = self._target.pending_uploads if self._target is not None else 0
-        needed = self.plan.keys if self.plan is not None else frozenset()
+        needed = self._shown.keys if self._shown is not None else frozenset()
         if uploads or any(self.pieces.get(k) is PieceState.WAITING for k in needed):
             return False
         return not self.scheduler.pending({self._job_key(k) for k in needed})
@@ -285,16 +316,16 @@ class Loader:
         """Whether the view is planned and drawn with everything it needs."""
         target = self._target
         return (
-            self.plan is not None and target is not None and self.idle and not target.needs_redraw
+            self._shown is not None and target is not None and self.idle and not target.needs_redraw
         )
 
-    def failures(self) -> dict[TileKey, str]:
-        """Error message of every tile that failed to load."""
+    def failures(self) -> dict[PieceKey, str]:
+        """Error message of every tile or brick that failed to load."""
         return {k: f.error for k, f in self._failures.items()}
 
     def next_retry_in(self) -> float | None:
         """Seconds until the first failed tile the view needs may be tried again (None: none)."""
-        needed = self.plan.keys if self.plan is not None else frozenset()
+        needed = self._shown.keys if self._shown is not None else frozenset()
         times = [f.retry_at for k, f in self._failures.items() if k in needed]
         if self._volume_box is not None and self._volume_failure is not None:
             times.append(self._volume_failure.retry_at)
@@ -302,7 +333,7 @@ class Loader:
 
     def failure_causes(self) -> dict[str, int]:
         """Why tiles the current view needs failed (the reason, without the chunk), and how many."""
-        needed = self.plan.keys if self.plan is not None else frozenset()
+        needed = self._shown.keys if self._shown is not None else frozenset()
         causes: Counter[str] = Counter(f.cause for k, f in self._failures.items() if k in needed)
         if self._volume_box is not None and self._volume_failure is not None:
             causes[self._volume_failure.cause] += 1
@@ -318,8 +349,21 @@ class Loader:
             return None
         return cut_tile(self.levels[key.level], key, chunks, step)
 
-    def drawn(self) -> Sequence[PlannedTile]:
-        """Tiles the target drew in its latest frame."""
+    def brick_values(self, key: BrickKey) -> np.ndarray | None:
+        """A brick's voxels (no border, within the level) from the chunks in memory, or None.
+
+        Never reads: None when a chunk is not cached.
+        """
+        chunks = self._cached_chunks(key, count=False)
+        if chunks is None:
+            return None
+        level = self.levels[key.level]
+        start, stop = brick_voxels(level, key)
+        inner = tuple(slice(BORDER, BORDER + int(n)) for n in stop - start)
+        return cut_brick(level, key, chunks)[inner]
+
+    def drawn(self) -> Sequence[PlannedTile | PlannedBrick]:
+        """Tiles or bricks the target drew in its latest frame."""
         return self._target.drawn() if self._target is not None else ()
 
     def value_at(self, level: int, pixel: Sequence[int]) -> Any:
@@ -335,7 +379,7 @@ class Loader:
 
     def stats(self) -> LoaderStats:
         """The current counters."""
-        plan = self.plan
+        plan = self._shown
         keys = plan.keys if plan is not None else frozenset()
         target = self._target
         resident = target.residency if target is not None else frozenset()
@@ -361,7 +405,7 @@ class Loader:
             gpu_budget_bytes=gpu.get("gpu_budget_bytes", 0),
             gpu_used_bytes=gpu.get("gpu_used_bytes", 0),
             levels=tuple(sorted({t.key.level for t in drawn})),
-            target_level=plan.target_level if plan is not None else None,
+            target_level=_finest_level(plan),
             n_levels=len(self.levels),
             tiles_fetched=self.ledger.fetched,
             tiles_wasted=self.ledger.wasted,
@@ -373,8 +417,8 @@ class Loader:
 
     # -- planning a view into work ---------------------------------------------------
 
-    def _apply(self, plan: Plan) -> None:
-        self.plan = plan
+    def _apply(self, plan: Plan | VolumePlan) -> None:
+        self._shown = plan
         target = self._target
         if target is not None:
             target.set_plan(plan, self._failures)
@@ -382,9 +426,9 @@ class Loader:
         running = self.scheduler.running_keys()
         self._reading = {c: k for c, k in self._reading.items() if self._job_key(k) in running}
         now = time.monotonic()
-        pieces: dict[TileKey, PieceState] = {}
+        pieces: dict[PieceKey, PieceState] = {}
         jobs = []
-        for t in plan.tiles + plan.prefetch:
+        for t in (*plan.pieces, *plan.prefetch):
             key = t.key
             if key in resident:
                 pieces[key] = PieceState.GPU
@@ -402,13 +446,13 @@ class Loader:
         self.pieces = pieces
         self.scheduler.update(jobs)
 
-    def _work_for(self, t: PlannedTile) -> tuple[PieceState, Job | None]:
-        """The state of a tile not on the GPU, and the job that brings it closer."""
+    def _work_for(self, t: PlannedTile | PlannedBrick) -> tuple[PieceState, Job | None]:
+        """The state of a piece not on the GPU, and the job that brings it closer."""
         key = t.key
         level = self.levels[key.level]
         cached = self._cached_chunks(key, count=True, partial=True)
         assert cached is not None
-        missing = [c for c in tile_chunks(level, key) if c not in cached]
+        missing = [c for c in piece_chunks(level, key) if c not in cached]
         if missing:
             if any(self._reading.get(c, key) != key for c in missing):
                 return PieceState.WAITING, None  # another tile reads them: cut it after
@@ -421,7 +465,9 @@ class Loader:
             return PieceState.QUEUED, job
         if t.tier == PREFETCH:
             return PieceState.HOST, None  # in host memory is all a prefetch asks for
-        tile = cut_tile(level, key, cached) if len(cached) == 1 else None
+        tile = (
+            cut_tile(level, key, cached) if isinstance(key, TileKey) and len(cached) == 1 else None
+        )
         if tile is not None and self._stages_as_is(tile):
             self._stage(key, tile)
             return PieceState.STAGED, None
@@ -474,11 +520,11 @@ class Loader:
         )
 
     def _cached_chunks(
-        self, key: TileKey, *, count: bool, partial: bool = False
+        self, key: PieceKey, *, count: bool, partial: bool = False
     ) -> dict[ChunkKey, np.ndarray] | None:
-        """The tile's chunks in the host cache (all of them, or None unless ``partial``)."""
+        """The piece's chunks in the host cache (all of them, or None unless ``partial``)."""
         out = {}
-        for c in tile_chunks(self.levels[key.level], key):
+        for c in piece_chunks(self.levels[key.level], key):
             cache_key = (self._owner, c)
             values = self._cache.get(cache_key) if count else self._cache.peek(cache_key)
             if values is not None:
@@ -487,26 +533,41 @@ class Loader:
                 return None
         return out
 
-    def _stage(self, key: TileKey, texture: np.ndarray) -> None:
+    def _stage(self, key: PieceKey, texture: np.ndarray) -> None:
         if self._target is None:
             return
         self._target.stage(key, texture)
         self.pieces[key] = PieceState.STAGED
         self.ledger.on_shown(key)
 
-    def _job_key(self, key: TileKey) -> tuple[Hashable, ...]:
+    def _job_key(self, key: PieceKey) -> tuple[Hashable, ...]:
         """The scheduler's key for ``key``: equal for layers that make the same texture."""
         return (self._job_owner, self._mapping, key)
+
+    def _hold(self) -> None:
+        """Count this loader among its host-cache owner's users again (after a release)."""
+        if not self._holding:
+            self._holding = True
+            _owners_in_use[self._owner] += 1
 
     def _pinned(self, level: int) -> bool:
         """The two coarsest levels stay cached: every view falls back on them."""
         return level >= len(self.levels) - PINNED_LEVELS
 
-    def _record_failure(self, key: TileKey, error: BaseException) -> None:
+    def _record_failure(self, key: PieceKey, error: BaseException) -> None:
         for c, reader in list(self._reading.items()):
             if reader == key:
                 del self._reading[c]
         self._failures[key] = _next_failure(self._failures.get(key), error)
+
+
+def _finest_level(plan: Plan | VolumePlan | None) -> int | None:
+    """The level a 2D plan targets, or the finest level a brick plan holds."""
+    if isinstance(plan, Plan):
+        return plan.target_level
+    if plan is not None and plan.bricks:
+        return min(b.key.level for b in plan.bricks)
+    return None
 
 
 def _next_failure(previous: _Failure | None, error: BaseException) -> _Failure:

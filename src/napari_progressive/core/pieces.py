@@ -16,29 +16,30 @@ if TYPE_CHECKING:
 
     import numpy as np
 
+    from napari_progressive.core.bricks import PieceKey
     from napari_progressive.core.formats import TextureFormat
     from napari_progressive.core.planner import Plan, PlannedTile
-    from napari_progressive.core.tiles import TileKey
+    from napari_progressive.core.volume_planner import PlannedBrick, VolumePlan
 
 
 class DrawTarget(Protocol):
-    """What a loader draws into (the tile visual implements it)."""
+    """What a loader draws into: the 2D tile visual, or the 3D brick volume."""
 
     @property
     def residency(self) -> Collection[Hashable]:
         """Keys of the tiles on the GPU now."""
         ...
 
-    def set_plan(self, plan: Plan, failed: Collection[TileKey]) -> None:
-        """What the view needs, and which of those tiles failed."""
+    def set_plan(self, plan: Plan | VolumePlan, failed: Collection[PieceKey]) -> None:
+        """What the view needs (a ``Plan`` or a ``VolumePlan``), and which pieces failed."""
         ...
 
     def clear_plan(self) -> None:
         """Draw nothing."""
         ...
 
-    def stage(self, key: TileKey, texture: np.ndarray) -> None:
-        """Upload ``texture`` for ``key`` at a coming draw."""
+    def stage(self, key: PieceKey, texture: np.ndarray) -> None:
+        """Upload ``texture`` for the tile or brick ``key`` at a coming draw."""
         ...
 
     def forget_tiles(self, fmt: TextureFormat) -> None:
@@ -55,8 +56,8 @@ class DrawTarget(Protocol):
         """Whether what it drew lags behind the plan or the uploads."""
         ...
 
-    def drawn(self) -> Sequence[PlannedTile]:
-        """Tiles drawn by the latest frame."""
+    def drawn(self) -> Sequence[PlannedTile | PlannedBrick]:
+        """Tiles or bricks drawn by the latest frame (``PlannedTile`` / ``PlannedBrick``)."""
         ...
 
     def gpu_stats(self) -> Mapping[str, int]:

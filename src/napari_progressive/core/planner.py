@@ -64,6 +64,11 @@ class Plan:
     prefetch: tuple[PlannedTile, ...] = ()
 
     @property
+    def pieces(self) -> tuple[PlannedTile, ...]:
+        """What the view draws from, by priority (its tiles)."""
+        return self.tiles
+
+    @property
     def keys(self) -> frozenset[TileKey]:
         """The keys the view draws from (visible and fallback tiles)."""
         return frozenset(t.key for t in self.tiles)

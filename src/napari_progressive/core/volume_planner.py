@@ -80,6 +80,11 @@ class VolumePlan:
     prefetch: tuple[PlannedBrick, ...] = ()
 
     @property
+    def pieces(self) -> tuple[PlannedBrick, ...]:
+        """What the view draws from, by priority (its bricks)."""
+        return self.bricks
+
+    @property
     def keys(self) -> frozenset[BrickKey]:
         """The keys the view draws from."""
         return frozenset(b.key for b in self.bricks)

@@ -21,6 +21,7 @@ from superqt.utils import qthrottled
 from napari_progressive.core.executor import as_executor, shared_thread_pool
 from napari_progressive.core.loader import Loader
 from napari_progressive.core.motion import MotionTracker
+from napari_progressive.core.planner import PlannedTile
 from napari_progressive.core.view import SliceView, VolumeView
 from napari_progressive.integration.lazy_array import LazyLevelArray
 from napari_progressive.integration.loading_status import LoadingStatus
@@ -35,13 +36,14 @@ from napari_progressive.sources.export import export_omezarr
 from napari_progressive.sources.open import open_source
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from napari.layers.base import Layer as _LayerBase
 
     from napari_progressive.core.cache import HostCache
     from napari_progressive.core.executor import Executor
     from napari_progressive.core.source import MultiscaleSource
+    from napari_progressive.core.volume_planner import ClipPlane
 else:
     _LayerBase = object
 
@@ -150,6 +152,7 @@ class ProgressiveLayerBase(_LayerBase):
         self._debug_overlay = False
         self._last_view: SliceView | None = None
         self._last_volume_view: VolumeView | None = None
+        self._last_brick_request: tuple[VolumeView, int, tuple[ClipPlane, ...]] | None = None
         self._motion = MotionTracker()
 
     def _init_events(self) -> None:
@@ -159,6 +162,7 @@ class ProgressiveLayerBase(_LayerBase):
         # layer list re-emits every layer event as a row update and repaint.
         self.loading = EventEmitter(source=self, type_name="loading")
         self._plan_throttled = qthrottled(self._plan_now, timeout=PLAN_INTERVAL_MS)
+        self._bricks_throttled = qthrottled(self._plan_bricks_now, timeout=PLAN_INTERVAL_MS)
         self._loading_status = LoadingStatus(self)
         # Failed tiles are tried again on their own, also while the camera is still.
         self._retry_timer = QTimer()
@@ -187,6 +191,8 @@ class ProgressiveLayerBase(_LayerBase):
         """Whether the current view has everything it needs on screen."""
         if not self.visible:
             return True  # nothing to show
+        if self.loader.volume_plan is not None:
+            return self.loader.complete
         if self._slice_input.ndisplay == 3:
             return self.loader.volume_complete
         return self.loader.complete
@@ -271,9 +277,16 @@ class ProgressiveLayerBase(_LayerBase):
         A plan still waiting in the throttle is dropped with it, so a late
         2D plan cannot come back after the view has gone.
         """
-        if self._last_view is not None or self.loader.plan is not None:
+        if (
+            self._last_view is not None
+            or self._last_brick_request is not None
+            or self.loader.plan is not None
+            or self.loader.volume_plan is not None
+        ):
             self._last_view = None
+            self._last_brick_request = None
             self._plan_throttled.cancel()
+            self._bricks_throttled.cancel()
             self._plan_now(None)
 
     def volume_slice(self) -> tuple[tuple[int, ...], tuple[float, ...]] | None:
@@ -302,9 +315,33 @@ class ProgressiveLayerBase(_LayerBase):
         self._last_volume_view = view
         if view is not None:
             self._last_view = None
+            self._last_brick_request = None
             self._plan_throttled.cancel()  # a late 2D plan must not come back in 3D
+            self._bricks_throttled.cancel()
             self._motion.update(view, time.monotonic())
         self.loader.set_volume_view(view)
+        self._schedule_retry()
+        self.loading()
+
+    def set_brick_view(
+        self, view: VolumeView, slots: int, clipping_planes: Sequence[ClipPlane] = ()
+    ) -> None:
+        """Plan the bricks a 3D canvas shows, within ``slots`` (throttled while it moves)."""
+        request = (view, slots, tuple(clipping_planes))
+        if request == self._last_brick_request:
+            return
+        self._last_brick_request = request
+        self._last_view = self._last_volume_view = None
+        self._plan_throttled.cancel()  # a late 2D plan must not come back in 3D
+        if self.loader.volume_plan is None:
+            self._plan_bricks_now(request)  # first 3D view: at once
+        else:
+            self._bricks_throttled(request)
+
+    def _plan_bricks_now(self, request: tuple[VolumeView, int, tuple[ClipPlane, ...]]) -> None:
+        if self._last_brick_request is None:
+            return  # the 3D view went away while this waited in the throttle
+        self.loader.set_brick_view(*request)
         self._schedule_retry()
         self.loading()
 
@@ -388,6 +425,8 @@ class ProgressiveLayerBase(_LayerBase):
         view_lo, view_hi = np.asarray(plan.view.lo), np.asarray(plan.view.hi)
         crops = []
         for t in self.loader.drawn():
+            if not isinstance(t, PlannedTile):
+                continue
             tile = self.loader.tile_values(t.key)
             if tile is None:
                 continue
@@ -406,6 +445,8 @@ class ProgressiveLayerBase(_LayerBase):
 
     def _coarsest_image(self) -> np.ndarray | None:
         """The coarsest level's current 2D cut when all its tiles are cached (3D: its volume)."""
+        if self.loader.volume_plan is not None:
+            return self._coarsest_bricks()
         if self._slice_input.ndisplay == 3:
             volume = self.loader.volume
             return volume.values if volume is not None else None
@@ -425,3 +466,19 @@ class ProgressiveLayerBase(_LayerBase):
         if len(grid) != len(rows) * len(cols):
             return None
         return np.block([[grid[i, j] for j in cols] for i in rows])
+
+    def _coarsest_bricks(self) -> np.ndarray | None:
+        """The coarsest level's volume when all its planned bricks are cached (brick view)."""
+        plan = self.loader.volume_plan
+        assert plan is not None
+        last = len(self.loader.levels) - 1
+        bricks = {b.key.brick: b.key for b in plan.bricks if b.key.level == last}
+        if not bricks:
+            return None
+        axes = [sorted({index[a] for index in bricks}) for a in range(3)]
+        if len(bricks) != len(axes[0]) * len(axes[1]) * len(axes[2]):
+            return None
+        values = {index: self.loader.brick_values(key) for index, key in bricks.items()}
+        if any(v is None for v in values.values()):
+            return None
+        return np.block([[[values[i, j, k] for k in axes[2]] for j in axes[1]] for i in axes[0]])

@@ -1,9 +1,11 @@
 """The vispy side of progressive layers: a node per ``ndisplay``, kept in sync.
 
-In 2D the node is the ``TiledImage``; in 3D an image layer switches to its
-``VolumeDisplay`` node (the coarsest level as napari's volume), as napari's
-own layers switch nodes by ``ndisplay``. Before every frame the layer is
-handed what the canvas shows (``camera``).
+In 2D the node is the ``TiledImage``. In 3D an image layer switches to its
+``BrickDisplay`` node (the brick volume, a level per brick) for volume
+depiction of three axes, and to its ``VolumeDisplay`` node (the coarsest
+level as napari's volume) for plane depiction or a 2D layer on a 3D canvas,
+as napari's own layers switch nodes by ``ndisplay``. Before every frame the
+layer is handed what the canvas shows (``camera``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from napari._vispy.layers.base import VispyBaseLayer
 from qtpy.QtCore import QTimer
 
 from napari_progressive.core.tiles import tile_grid, tile_shape
+from napari_progressive.integration.brick_display import BrickDisplay
 from napari_progressive.integration.camera import canvas_rect, volume_view
 from napari_progressive.integration.label_textures import colour_table
 from napari_progressive.integration.shared import shared_gpu_budget
@@ -37,7 +40,7 @@ REDRAW_INTERVAL_MS = 50
 class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
     """Draws a progressive layer's tiles; subclasses follow its display controls."""
 
-    node: Any  # the tile node in 2D, the volume node in 3D
+    node: Any  # the tile node in 2D, the brick or the volume node in 3D
 
     def __init__(self, layer: ProgressiveLayerBase, **kwargs: Any) -> None:
         levels = layer.loader.levels
@@ -52,6 +55,7 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         )
         self._tiles = node
         self._volume = self._volume_display(layer)
+        self._bricks: BrickDisplay | None = None
         super().__init__(layer, node, **kwargs)
         self._connect_display_events()
         layer.events.debug_overlay.connect(self._on_overlay_change)
@@ -68,6 +72,7 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         node.events.parent_change.connect(self._watch_canvas)
         if self._volume is not None:
             self._volume.node.events.parent_change.connect(self._watch_canvas)
+            layer.events.depiction.connect(self._on_display_change)
         self._on_display_change()
         self.reset()
 
@@ -75,16 +80,33 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         """The 3D node's display (None: the layer shows nothing in 3D)."""
         return None
 
-    def _on_display_change(self) -> None:
+    def _wanted_node(self) -> Any:
+        """The node ``ndisplay`` and the depiction ask for."""
+        if self.layer._slice_input.ndisplay != 3 or self._volume is None:
+            return self._tiles
+        displayed = tuple(int(a) for a in self.layer._slice_input.displayed)
+        if len(displayed) != 3 or str(self.layer.depiction) != "volume":
+            return self._volume.node
+        if self._bricks is None:
+            self._bricks = BrickDisplay(self.layer, (displayed[0], displayed[1], displayed[2]))
+            self._bricks.node.events.parent_change.connect(self._watch_canvas)
+        self._bricks.show_axes((displayed[0], displayed[1], displayed[2]))
+        return self._bricks.node
+
+    def _on_display_change(self, event: Any = None) -> None:
         """Use the node that ``ndisplay`` asks for (napari's ``get_node`` switch)."""
-        three_d = self.layer._slice_input.ndisplay == 3 and self._volume is not None
-        node = self._volume.node if three_d and self._volume is not None else self._tiles
+        node = self._wanted_node()
         if node is self.node:
             return
         parent, order, children = self.node.parent, self.order, list(self.node.children)
         self.node.parent = None
-        if not three_d and self._volume is not None:
+        if self._volume is not None and node is not self._volume.node:
             self._volume.clear()
+        self.layer.clear_canvas_view()  # the old node's plan goes with it
+        bricks = self._bricks
+        self.layer.loader.attach(
+            bricks.node if bricks is not None and node is bricks.node else self._tiles
+        )
         self.node = node
         node.parent = parent
         node.order = order
@@ -111,7 +133,7 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         return np.linalg.inv(self._volume.data_from_visual)
 
     def _on_matrix_change(self) -> None:
-        """Napari's placement; in 3D the node's voxels are placed in level-0 data first."""
+        """Napari's placement; the coarse volume's voxels are placed in level-0 data first."""
         super()._on_matrix_change()
         if self._volume is not None and self.node is self._volume.node:
             to_data = self._volume.data_from_visual
@@ -124,6 +146,9 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
     def _on_experimental_clipping_planes_change(self) -> None:
         """Napari's clipping planes, mapped into the volume's voxels in 3D."""
         display = self._volume
+        if self._bricks is not None and self.node is self._bricks.node:
+            self._bricks.node.set_clipping_planes(self._bricks.clipping_planes())
+            return
         if display is None or self.node is not display.node:
             super()._on_experimental_clipping_planes_change()
             return
@@ -160,6 +185,17 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
                 self.layer.set_canvas_view(*rect)
             return
         slice_input = self.layer.volume_slice()
+        bricks = self._bricks
+        if bricks is not None and self.node is bricks.node:
+            view = None
+            if slice_input is not None:
+                view = volume_view(self.node, bricks.visual_from_data, *slice_input)
+            if view is None:
+                self.layer.clear_canvas_view()
+            else:
+                capacity = bricks.node.capacity
+                self.layer.set_brick_view(view, capacity, bricks.clipping_planes())
+            return
         view = None
         if slice_input is not None:
             view = volume_view(self.node, self._visual_from_data(), *slice_input)
@@ -167,8 +203,11 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
 
     @property
     def needs_redraw(self) -> bool:
-        """Whether the tile node has uploads or geometry waiting for a frame."""
-        return self.node is self._tiles and self._tiles.needs_redraw
+        """Whether the tile or brick node has uploads or a new plan waiting for a frame."""
+        drawing = self.node is self._tiles or (
+            self._bricks is not None and self.node is self._bricks.node
+        )
+        return drawing and bool(self.node.needs_redraw)
 
     def _keep_drawing(self) -> None:
         if not self._redraw_timer.isActive():
@@ -176,8 +215,7 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
 
     def _redraw_if_needed(self) -> None:
         canvas = self.node.canvas
-        tiles = self._tiles
-        if canvas is not None and self.node is tiles and tiles.needs_redraw and tiles.visible:
+        if canvas is not None and self.needs_redraw and self.node.visible:
             canvas.native.update()
         else:
             self._redraw_timer.stop()
@@ -215,6 +253,8 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
             self._watched_canvas.events.draw.disconnect(self.update_view)
         self.layer.loader.release()  # stops loading, frees the layer's host-cache share
         self._tiles.release()  # its texture pages go back to the shared budget
+        if self._bricks is not None:
+            self._bricks.release()
         if self._volume is not None:
             self._volume.clear()
             self._volume.disconnect()

@@ -111,7 +111,7 @@ class BrickVolumeVisual(Visual):
         self.shared_program["u_rows"] = self._rows
         self.shared_program["u_n_rows"] = 0.0
         self.shared_program["u_nudge"] = 1e-3
-        self.shared_program["u_overlay"] = 0.0
+        self.overlay = False
         self.relative_step_size = 0.8
         self.threshold = 0.5
         self.attenuation = 0.05

@@ -307,24 +307,31 @@ MODES: dict[str, dict[str, str]] = {
             if (val > u_threshold) {
                 // back up one step and find the crossing in tenths of a step
                 vec3 at = loc - ray * dt;
+                float crossing = val;
                 for (int i = 0; i < 10; i++) {
-                    if (sample_value(at) > u_threshold) break;
+                    float v = value_anywhere(at, inv);
+                    if (v > u_threshold) { crossing = v; break; }
                     at += ray * dt * 0.1;
                 }
+                // The gradient from six neighbours (as vispy's volume), and the
+                // brightest of them as the surface's value, lit by a headlight.
                 vec3 d = 1.5 * g_voxel;
-                vec3 n = vec3(
-                    value_anywhere(at - vec3(d.x, 0.0, 0.0), inv)
-                        - value_anywhere(at + vec3(d.x, 0.0, 0.0), inv),
-                    value_anywhere(at - vec3(0.0, d.y, 0.0), inv)
-                        - value_anywhere(at + vec3(0.0, d.y, 0.0), inv),
-                    value_anywhere(at - vec3(0.0, 0.0, d.z), inv)
-                        - value_anywhere(at + vec3(0.0, 0.0, d.z), inv));
+                float best = crossing;
+                vec3 n = vec3(0.0);
+                for (int axis = 0; axis < 3; axis++) {
+                    vec3 e = vec3(0.0);
+                    e[axis] = d[axis];
+                    float lo = value_anywhere(at - e, inv);
+                    float hi = value_anywhere(at + e, inv);
+                    n[axis] = lo - hi;
+                    best = max(best, max(lo, hi));
+                }
                 n = length(n) > 0.0 ? normalize(n) : -ray;
                 if (dot(n, ray) > 0.0) n = -n;
                 float lambert = clamp(dot(n, -ray), 0.0, 1.0);
                 float specular = pow(max(dot(n, -ray), 0.0), 40.0);
-                vec4 c = colour_of(val);
-                gl_FragColor = vec4(c.rgb * (0.2 + lambert) + specular, c.a);
+                float lit = best * (0.2 + lambert) + specular * (u_clim.y - u_clim.x);
+                gl_FragColor = vec4(colour_of(lit).rgb, colour_of(best).a);
                 hit = true; hit_row = g_row; depth_point = at; done = true;
             }""",
         "after_loop": """

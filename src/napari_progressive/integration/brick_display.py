@@ -1,0 +1,126 @@
+"""The 3D node of a progressive image: the brick volume, a level per brick.
+
+``BrickDisplay`` owns the ``BrickVolume`` node and keeps it in step with the
+layer's 3D controls as napari's ``VispyImageLayer`` keeps its volume node:
+rendering, interpolation, contrast limits, gamma, colormap, iso threshold,
+attenuation, the mip/minip cut-offs under translucent blending, clipping
+planes and the scale-debug overlay. The node's visual coordinates are the
+layer's level-0 data coordinates (axes reversed, as for napari's volumes), so
+napari's own placement of the node applies unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from napari.layers.base._base_constants import Blending
+from napari.utils.colormaps.colormap_utils import _coerce_contrast_limits
+
+from napari_progressive.integration.shared import shared_gpu_budget
+from napari_progressive.render.brick_volume import BrickVolume
+
+if TYPE_CHECKING:
+    from napari_progressive.core.volume_planner import ClipPlane
+    from napari_progressive.integration.layer import ProgressiveImage
+
+#: Layer events the brick node follows, and the handler of each.
+_CONTROLS = {
+    "rendering": "_on_rendering",
+    "interpolation3d": "_on_interpolation",
+    "contrast_limits": "_on_colour",
+    "gamma": "_on_colour",
+    "colormap": "_on_colour",
+    "iso_threshold": "_on_iso_threshold",
+    "attenuation": "_on_attenuation",
+    "blending": "_on_cutoffs",
+    "debug_overlay": "_on_overlay",
+}
+#: napari's 3D interpolation modes the bricks sample with ('nearest' or 'linear').
+_NEAREST = {"nearest"}
+
+
+class BrickDisplay:
+    """The brick volume node of one image layer, following its 3D controls."""
+
+    def __init__(self, layer: ProgressiveImage, displayed: tuple[int, int, int]) -> None:
+        self.layer = layer
+        loader = layer.loader
+        self.node = BrickVolume(
+            loader.levels,
+            loader.mappings,
+            displayed,
+            loader.format,
+            shared_gpu_budget(),
+            max_bytes=layer.max_gpu_bytes,
+        )
+        self.displayed = displayed
+        for name, handler in _CONTROLS.items():
+            getattr(layer.events, name).connect(getattr(self, handler))
+        self.apply_controls()
+
+    #: Level-0 data (displayed order) -> the node's visual coordinates (x, y, z).
+    visual_from_data = np.eye(4)[[2, 1, 0, 3]]
+
+    def show_axes(self, displayed: tuple[int, int, int]) -> None:
+        """Show the data axes ``displayed`` (napari's order) from now on."""
+        if displayed != self.displayed:
+            self.displayed = displayed
+            self.node.set_displayed(self.layer.loader.levels, displayed)
+
+    def clipping_planes(self) -> tuple[ClipPlane, ...]:
+        """The layer's enabled clipping planes, in level-0 data coordinates (displayed order)."""
+        planes = self.layer.experimental_clipping_planes.as_array()
+        return tuple(
+            (
+                (float(p[0, 0]), float(p[0, 1]), float(p[0, 2])),
+                (float(p[1, 0]), float(p[1, 1]), float(p[1, 2])),
+            )
+            for p in planes
+        )
+
+    def apply_controls(self) -> None:
+        """Push every 3D control to the node."""
+        self._on_rendering()
+        self._on_interpolation()
+        self._on_colour()
+        self._on_overlay()
+        self.node.set_clipping_planes(self.clipping_planes())
+
+    def release(self) -> None:
+        """Stop following the layer and give the node's pages back to the GPU budget."""
+        for name, handler in _CONTROLS.items():
+            getattr(self.layer.events, name).disconnect(getattr(self, handler))
+        self.node.release()
+
+    # -- napari's VispyImageLayer, for the brick node ----------------------------
+
+    def _on_rendering(self, event: Any = None) -> None:
+        self.node.method = str(self.layer.rendering)
+        self._on_attenuation()
+        self._on_iso_threshold()
+
+    def _on_interpolation(self, event: Any = None) -> None:
+        mode = str(self.layer.interpolation3d)
+        self.node.interpolation = "nearest" if mode in _NEAREST else "linear"
+
+    def _on_colour(self, event: Any = None) -> None:
+        layer = self.layer
+        clim = _coerce_contrast_limits(layer.contrast_limits).contrast_limits
+        lut = layer.colormap.map(np.linspace(0.0, 1.0, 256))
+        self.node.set_colour(clim=tuple(clim), gamma=layer.gamma, lut=lut)
+        self._on_cutoffs()
+
+    def _on_cutoffs(self, event: Any = None) -> None:
+        """Discard rays beyond the contrast limits, but only under translucent blending."""
+        translucent = self.layer.blending in {Blending.TRANSLUCENT, Blending.TRANSLUCENT_NO_DEPTH}
+        self.node.set_cutoffs(tuple(self.layer.contrast_limits) if translucent else None)
+
+    def _on_iso_threshold(self, event: Any = None) -> None:
+        self.node.threshold = float(self.layer.iso_threshold)
+
+    def _on_attenuation(self, event: Any = None) -> None:
+        self.node.attenuation = float(self.layer.attenuation)
+
+    def _on_overlay(self, event: Any = None) -> None:
+        self.node.overlay = self.layer.debug_overlay

@@ -141,11 +141,8 @@ def test_the_tier_keeps_to_its_budget_while_browsing(tmp_path):
     assert engine.stats().disk["disk_evictions"] > 0
 
 
-def test_the_environment_switches_the_tier_on(tmp_path, monkeypatch):
-    from napari_progressive.integration import shared
-
-    monkeypatch.setattr(shared, "_disk_configured", False)
-    monkeypatch.setattr(shared, "_disk_cache", None)
+def test_the_environment_switches_the_tier_on(tmp_path, monkeypatch, fresh_shared):
+    shared = fresh_shared
     monkeypatch.setenv(shared.DISK_CACHE_ENV, str(tmp_path / "tier"))
     monkeypatch.setenv(shared.DISK_CACHE_GB_ENV, "0.5")
     cache = shared.shared_disk_cache()

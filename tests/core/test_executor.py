@@ -17,7 +17,10 @@ from napari_progressive.core.scheduler import Job, Scheduler
 
 def test_shared_pool_size_favours_waiting_reads(monkeypatch):
     monkeypatch.delenv("NAPARI_PROGRESSIVE_THREADS", raising=False)
-    assert default_workers() == max(executor.MIN_THREADS, executor.THREADS_PER_CORE * cpu_cores())
+    monkeypatch.setattr(executor, "cpu_cores", lambda: 2)
+    assert default_workers() == 16  # never fewer: enough reads in flight for remote storage
+    monkeypatch.setattr(executor, "cpu_cores", lambda: 8)
+    assert default_workers() == 32  # four per core: reads mostly wait
     monkeypatch.setenv("NAPARI_PROGRESSIVE_THREADS", "3")
     assert default_workers() == 3
     monkeypatch.setenv("NAPARI_PROGRESSIVE_THREADS", "many")

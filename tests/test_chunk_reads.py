@@ -13,7 +13,7 @@ import numpy as np
 
 from napari_progressive import open_source
 from napari_progressive.core.cache import HostCache
-from napari_progressive.core.executor import shared_thread_pool
+from napari_progressive.core.executor import SynchronousExecutor
 from napari_progressive.core.loader import Loader
 from napari_progressive.core.tiles import tile_chunks, tile_pixels, tile_shape
 from napari_progressive.core.view import SliceView
@@ -34,9 +34,9 @@ def _positions(shape: tuple[int, ...]) -> np.ndarray:
 def _loaded(source, view: SliceView) -> Loader:
     """A loader that has read everything ``view`` plans (shown and prefetched)."""
     loader = Loader(
-        source, host_cache=HostCache(2**30), executor=shared_thread_pool(), max_in_flight=8
+        source, host_cache=HostCache(2**30), executor=SynchronousExecutor(), max_in_flight=8
     )
-    load_view(loader, view, timeout=60)
+    load_view(loader, view)
     assert loader.failures() == {}
     return loader
 

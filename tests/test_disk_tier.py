@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import tensorstore as ts
 import zarr
 
 from napari_progressive.core.cache import HostCache
 from napari_progressive.core.disk_cache import DiskCache
-from napari_progressive.core.executor import shared_thread_pool
+from napari_progressive.core.executor import SynchronousExecutor
 from napari_progressive.core.loader import Loader
 from napari_progressive.core.source import source_identity
 from napari_progressive.core.tiles import tile_pixels
@@ -20,6 +18,7 @@ from napari_progressive.sources.faults import FaultInjectingSource
 from napari_progressive.sources.lazy_pyramid import lazy_pyramid
 from napari_progressive.sources.mandelbrot import MandelbrotSource
 from napari_progressive.sources.tensorstore_source import TensorStoreSource
+from tests.loading import load_view
 from tests.pyramids import encoded_level
 
 
@@ -39,17 +38,11 @@ def _session(source, disk: DiskCache) -> Loader:
     engine = Loader(
         source,
         host_cache=HostCache(2**26),
-        executor=shared_thread_pool(),
+        executor=SynchronousExecutor(),
         max_in_flight=4,
         disk_cache=disk,
     )
-    engine.set_view(SliceView((0, 1), (0.0, 0.0), (600.0, 500.0), 1.0, (0.0, 0.0), (600, 500)))
-    deadline = time.monotonic() + 30
-    while not engine.idle:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-        engine.drain()
-    engine.drain()
+    load_view(engine, SliceView((0, 1), (0.0, 0.0), (600.0, 500.0), 1.0, (0.0, 0.0), (600, 500)))
     return engine
 
 
@@ -141,11 +134,8 @@ def test_the_tier_keeps_to_its_budget_while_browsing(tmp_path):
     assert engine.stats().disk["disk_evictions"] > 0
 
 
-def test_the_environment_switches_the_tier_on(tmp_path, monkeypatch):
-    from napari_progressive.integration import shared
-
-    monkeypatch.setattr(shared, "_disk_configured", False)
-    monkeypatch.setattr(shared, "_disk_cache", None)
+def test_the_environment_switches_the_tier_on(tmp_path, monkeypatch, fresh_shared):
+    shared = fresh_shared
     monkeypatch.setenv(shared.DISK_CACHE_ENV, str(tmp_path / "tier"))
     monkeypatch.setenv(shared.DISK_CACHE_GB_ENV, "0.5")
     cache = shared.shared_disk_cache()

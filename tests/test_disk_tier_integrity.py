@@ -278,11 +278,8 @@ def test_a_full_or_read_only_folder_costs_the_tier_never_a_read(tmp_path, monkey
     assert tier.cache.hits == 3  # what was stored is still served
 
 
-def test_a_folder_that_cannot_be_created_turns_the_tier_off(tmp_path, monkeypatch):
-    from napari_progressive.integration import shared
-
-    monkeypatch.setattr(shared, "_disk_configured", False)
-    monkeypatch.setattr(shared, "_disk_cache", None)
+def test_a_folder_that_cannot_be_created_turns_the_tier_off(tmp_path, monkeypatch, fresh_shared):
+    shared = fresh_shared
     monkeypatch.setenv(shared.DISK_CACHE_ENV, str(tmp_path / "tier"))
     _failing(monkeypatch, errno.EROFS)
     with pytest.warns(DiskCacheWarning, match="cannot create") as caught:
@@ -290,10 +287,10 @@ def test_a_folder_that_cannot_be_created_turns_the_tier_off(tmp_path, monkeypatc
     assert len(caught) == 1
 
 
-def test_a_size_in_the_environment_that_is_no_number_keeps_the_default(tmp_path, monkeypatch):
-    from napari_progressive.integration import shared
-
-    monkeypatch.setattr(shared, "_disk_configured", False)
+def test_a_size_in_the_environment_that_is_no_number_keeps_the_default(
+    tmp_path, monkeypatch, fresh_shared
+):
+    shared = fresh_shared
     monkeypatch.setenv(shared.DISK_CACHE_ENV, str(tmp_path / "tier"))
     monkeypatch.setenv(shared.DISK_CACHE_GB_ENV, "lots")
     with pytest.warns(DiskCacheWarning, match="GiB"):

@@ -1,17 +1,18 @@
 """The coarsest level as one volume: the box a 3D view shows, read off the main thread."""
 
-import time
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import pytest
 
 from napari_progressive.core.cache import HostCache
 from napari_progressive.core.coarse_volume import ReadVolume, volume_box
-from napari_progressive.core.executor import shared_thread_pool
+from napari_progressive.core.executor import SynchronousExecutor
 from napari_progressive.core.geometry import level_mappings
 from napari_progressive.core.loader import Loader
 from napari_progressive.core.view import VolumeView
 from napari_progressive.sources.arrays import ArrayPyramidSource
+from tests.loading import drain_until
 from tests.pyramids import InstrumentedSource
 
 EYE = tuple(tuple(float(i == j) for j in range(4)) for i in range(4))
@@ -61,46 +62,66 @@ def test_a_box_too_big_for_a_texture_is_strided_and_not_cached():
     np.testing.assert_array_equal(result.volume.values, COARSE[1, ::2, ::2, ::2])
 
 
-def _wait(loader, done):
-    deadline = time.monotonic() + 30
-    while not done():
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
-        loader.drain()
+class Clock:
+    """A clock that moves only when told."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
 
 
-def _loader(source):
-    return Loader(
-        source, host_cache=HostCache(2**26), executor=shared_thread_pool(), max_in_flight=4
-    )
+def _loader(source, executor=None, **options):
+    cache = HostCache(2**26)
+    executor = executor or SynchronousExecutor()
+    return Loader(source, host_cache=cache, executor=executor, max_in_flight=4, **options)
 
 
-def test_the_loader_reads_the_volume_on_a_worker_and_keeps_its_chunks():
+def test_the_loader_reads_the_volume_on_a_worker():
+    source = _source()
+    landed = threading.Event()
+    with ThreadPoolExecutor(2) as pool:
+        loader = _loader(source, pool, notify=landed.set)
+        loader.set_volume_view(_view(t=0.0))
+        assert landed.wait(30)
+    loader.drain()
+    assert loader.volume_complete
+    np.testing.assert_array_equal(loader.volume.values, COARSE[0])
+    assert source.reads and not source.main_thread_reads()
+
+
+def test_the_last_volume_stays_until_the_next_lands_and_its_chunks_are_kept():
     source = _source()
     loader = _loader(source)
     loader.set_volume_view(_view(t=0.0))
-    _wait(loader, lambda: loader.volume_complete)
+    drain_until(loader, lambda: loader.volume_complete)
     np.testing.assert_array_equal(loader.volume.values, COARSE[0])
-    assert not source.main_thread_reads()
     reads = len(source.reads)
-    loader.set_volume_view(_view(t=1.0))  # the last volume stays until the new one lands
+    loader.set_volume_view(_view(t=1.0))  # read at once, but not drained yet
     assert loader.volume is not None and not loader.volume_complete
-    _wait(loader, lambda: loader.volume_complete)
+    drain_until(loader, lambda: loader.volume_complete)
+    np.testing.assert_array_equal(loader.volume.values, COARSE[1])
     loader.set_volume_view(_view(t=0.0))
-    _wait(loader, lambda: loader.volume_complete)
+    drain_until(loader, lambda: loader.volume_complete)
     np.testing.assert_array_equal(loader.volume.values, COARSE[0])
     assert len(source.reads) == 2 * reads  # plane 0 came back from the host cache
 
 
-def test_a_failed_volume_is_reported_and_retried():
+def test_a_failed_volume_is_reported_and_retried_once_its_wait_is_over():
     source = _source(fail={(1, (1, 0, 0, 0))})
-    loader = _loader(source)
+    clock = Clock()
+    loader = _loader(source, clock=clock)
     loader.set_volume_view(_view(t=1.0))
-    _wait(loader, lambda: bool(loader.failure_causes()))
+    drain_until(loader, lambda: bool(loader.failure_causes()))
     assert loader.volume is None
-    assert loader.next_retry_in() == pytest.approx(1.0, abs=0.1)
+    assert loader.next_retry_in() == 1.0
     source.fail.clear()
-    time.sleep(1.05)
+    clock.now = 0.5
+    loader.replan()  # too early: not tried again
+    loader.drain()
+    assert loader.failure_causes() and loader.next_retry_in() == 0.5
+    clock.now = 1.0
     loader.replan()
-    _wait(loader, lambda: loader.volume_complete)
+    drain_until(loader, lambda: loader.volume_complete)
     assert not loader.failure_causes()

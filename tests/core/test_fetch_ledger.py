@@ -30,10 +30,9 @@ def test_the_unshown_table_is_bounded(monkeypatch):
     ledger = FetchLedger()
     for key in range(10):
         ledger.on_fetched(key)
-    assert len(ledger._unshown) == 4
-    ledger.on_shown(0)  # forgotten already: counted as wasted, stays so
-    ledger.on_shown(9)
-    assert (ledger.fetched, ledger.wasted) == (10, 9)
+    for key in range(10):
+        ledger.on_shown(key)  # only the newest four are remembered: the others stay wasted
+    assert (ledger.fetched, ledger.wasted) == (10, 6)
 
 
 def test_reset_counts_from_now_on():

@@ -1,11 +1,7 @@
-import os
-
 import numpy as np
 import pytest
 
 import napari_progressive as npg
-
-pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
@@ -33,11 +29,3 @@ def shot(qtbot):
         return np.asarray(viewer.screenshot(canvas_only=True, flash=False))
 
     return take
-
-
-def pytest_collection_modifyitems(items):
-    if not os.environ.get("DISPLAY"):
-        skip = pytest.mark.skip(reason="GUI tests need a display: run them under xvfb-run")
-        for item in items:
-            if "gui" in str(item.fspath):
-                item.add_marker(skip)

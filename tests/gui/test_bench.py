@@ -6,6 +6,8 @@ import pytest
 
 from napari_progressive.cli import main
 
+pytestmark = pytest.mark.smoke
+
 
 # napari-owned viewers need the plugin registry isolation that this fixture sets up
 @pytest.mark.usefixtures("make_napari_viewer")

@@ -31,8 +31,10 @@ def test_widget_shows_stats_and_toggles_the_overlay(viewer, shot, qtbot):
     widget = ProgressiveWidget(viewer)
     qtbot.addWidget(widget)
     shot(viewer)
-    widget._refresh()
-    assert "shown" in widget.stats_label.text()
+    s = npg.stats(layer)
+    assert s.available == s.needed > 0
+    shown = f"{s.needed}/{s.needed} shown"  # the widget follows the tiles as they land
+    qtbot.waitUntil(lambda: shown in widget.stats_label.text(), timeout=3000)
     assert "levels drawn" in widget.legend.text()
     widget.overlay_box.setChecked(True)
     assert layer.debug_overlay

@@ -7,8 +7,6 @@ import pytest
 
 import napari_progressive as npg
 from napari_progressive.core.cache import HostCache
-from napari_progressive.core.residency import GpuBudget
-from napari_progressive.integration import shared
 from napari_progressive.integration.widget import budget_table
 from napari_progressive.sources.mandelbrot import MandelbrotSource
 from tests import datasets as ds
@@ -19,10 +17,9 @@ HOST_BUDGET = 48 * 2**20
 
 
 @pytest.fixture
-def gpu_budget(monkeypatch):
-    budget = GpuBudget(GPU_BUDGET)
-    monkeypatch.setattr(shared, "_gpu_budget", budget)
-    return budget
+def gpu_budget(fresh_shared):
+    npg.set_gpu_budget(GPU_BUDGET)
+    return fresh_shared.shared_gpu_budget()
 
 
 def _eight_layers(viewer, host):

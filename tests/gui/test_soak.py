@@ -31,7 +31,7 @@ def _threads() -> tuple[int, int]:
 
 
 def _layers_come_and_go(viewer, shot, n: int) -> None:
-    cache, gpu = shared_host_cache(), shared_gpu_budget()
+    gpu = shared_gpu_budget()
     rng = np.random.default_rng(0)
     rss, threads = [], []
     for _ in range(n):
@@ -39,9 +39,9 @@ def _layers_come_and_go(viewer, shot, n: int) -> None:
         layer = npg.add_progressive_image(viewer, [level0, level0[::2, ::2].copy()])
         viewer.reset_view()
         shot(viewer)
-        assert cache.owner_bytes(layer.loader._owner) > 0
+        assert npg.stats(layer).host_bytes > 0
         viewer.layers.remove(layer)
-        assert cache.owner_bytes(layer.loader._owner) == 0  # a removed layer frees its share
+        assert npg.stats(layer).host_bytes == 0  # a removed layer frees its share
         del layer
         rss.append(_rss_mib())
         threads.append(_threads())

@@ -1,8 +1,8 @@
 """Hypothesis strategies and settings shared by the fuzz suites.
 
 Each fuzz test runs twice: ``FAST`` (derandomized, a few dozen examples,
-part of the default run) and ``LONG`` (random, thousands of examples, marked
-``slow``: ``python -m pytest -m slow tests/sources``).
+part of the default run, marked ``smoke``) and ``LONG`` (random, thousands of
+examples, marked ``slow``: ``python -m pytest -m slow tests/sources``).
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def _get(doc: Any, path: tuple) -> Any:
 
 
 def fuzz_pair(strategy: st.SearchStrategy, check: Callable[..., None]) -> tuple[Any, Any]:
-    """A fast and a long (``slow``-marked) hypothesis test of ``check``."""
-    fast = FAST(given(strategy)(check))
+    """A fast (``smoke``-marked) and a long (``slow``-marked) hypothesis test of ``check``."""
+    fast = pytest.mark.smoke(FAST(given(strategy)(check)))
     long = pytest.mark.slow(LONG(given(strategy)(check)))
     return fast, long

@@ -72,6 +72,7 @@ def test_empty_and_unknown():
         decode_chunk("zfp", b"x", FULL, FULL, np.dtype(np.uint32))
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("encoding", CODEC_ENCODINGS)
 def test_fuzzed_chunks_never_crash(encoding):
     """Mutated chunks through ``decode_isolated``: decoded right or refused, never a crash.

@@ -1,7 +1,9 @@
 """Executors that run chunk jobs off the main thread.
 
 The scheduler needs only ``submit(fn, *args) -> concurrent.futures.Future``.
-The default is one process-wide thread pool. ``DistributedExecutor`` runs
+The default is one process-wide thread pool. ``SynchronousExecutor`` runs each
+job at once on the calling thread (a deterministic mode for tests and
+scripts). ``DistributedExecutor`` runs
 the same jobs on a ``dask.distributed`` cluster (a ``Client`` or a scheduler
 address): one task per chunk, no graph. A per-chunk dask *graph* is
 deliberately not used on the hot path: building and scheduling one costs about
@@ -10,8 +12,10 @@ ten times the read and decode of a chunk.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -43,6 +47,76 @@ def compute_slots(executor: Executor) -> int:
     """How many CPU-bound jobs ``executor`` runs at once: a cluster's threads, else our cores."""
     slots = getattr(executor, "slots", None)
     return int(slots()) if callable(slots) else cpu_cores()
+
+
+class SynchronousExecutor:
+    """Runs each job at once on the calling thread: a deterministic mode.
+
+    ``submit`` returns a completed Future (an exception the job raises is
+    captured in it, as a thread pool would). A callback added to such a Future
+    runs at once unless the thread is already running one: then it runs after
+    that one returns. So a callback that submits again (the scheduler's does)
+    works through any number of jobs without recursing once per job.
+    ``slots`` (default 1) is how many jobs the scheduler may keep in flight.
+    """
+
+    def __init__(self, slots: int = 1) -> None:
+        if slots < 1:
+            raise ValueError(f"slots must be >= 1, got {slots}")
+        self._slots = slots
+        self._callbacks = _CallbackQueue()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
+        """Run ``fn(*args)`` now; its result or exception is in the returned Future."""
+        future: Future[Any] = _CompletedFuture(self._callbacks)
+        try:
+            future.set_result(fn(*args))
+        except Exception as e:
+            future.set_exception(e)
+        return future
+
+    def slots(self) -> int:
+        """Jobs the scheduler may keep in flight."""
+        return self._slots
+
+
+class _CallbackQueue(threading.local):
+    """Callbacks of completed futures, run in order by the outermost caller on each thread."""
+
+    def __init__(self) -> None:
+        self.pending: deque[tuple[Callable[[Future[Any]], object], Future[Any]]] = deque()
+        self.running = False
+
+    def call(self, fn: Callable[[Future[Any]], object], future: Future[Any]) -> None:
+        """Run ``fn(future)`` now, or after the callback this thread is running returns."""
+        self.pending.append((fn, future))
+        if self.running:
+            return
+        self.running = True
+        try:
+            while self.pending:
+                callback, done = self.pending.popleft()
+                try:
+                    callback(done)
+                except Exception:  # as concurrent.futures does: log, go on
+                    _futures_log.exception("exception calling callback for %r", done)
+        finally:
+            self.running = False
+
+
+class _CompletedFuture(Future[Any]):
+    """A Future that is done when ``submit`` returns; its callbacks go through a queue."""
+
+    def __init__(self, callbacks: _CallbackQueue) -> None:
+        super().__init__()
+        self._queue = callbacks
+
+    def add_done_callback(self, fn: Callable[[Future[Any]], object]) -> None:
+        """Run ``fn(self)`` (through the queue: it never nests in another callback)."""
+        self._queue.call(fn, self)
+
+
+_futures_log = logging.getLogger("concurrent.futures")
 
 
 class DistributedExecutor:

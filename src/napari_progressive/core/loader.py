@@ -82,6 +82,7 @@ class Loader:
     ``texture_of`` turns a tile's values into texture values (default: the
     texture dtype of the data; labels: their colormap's mapping, which
     ``set_texture_mapping`` replaces without reading anything again).
+    ``clock`` gives the seconds that failed tiles wait out before a retry.
     """
 
     def __init__(
@@ -97,6 +98,7 @@ class Loader:
         texture_dtype: np.dtype | None = None,
         disk_cache: DiskCache | None = None,
         scheduler: Scheduler | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
         self.levels = tuple(source.levels)
@@ -109,6 +111,7 @@ class Loader:
         self._texture_of = texture_of or partial(to_texture, fmt=self.format)
         self._mapping = 0
         self.lod_bias = lod_bias
+        self._clock = clock
         self._cache = host_cache
         queue = scheduler if scheduler is not None else Scheduler(executor, max_in_flight)
         self.scheduler = queue.client(notify, max_in_flight)
@@ -329,7 +332,7 @@ class Loader:
         times = [f.retry_at for k, f in self._failures.items() if k in needed]
         if self._volume_box is not None and self._volume_failure is not None:
             times.append(self._volume_failure.retry_at)
-        return max(0.0, min(times) - time.monotonic()) if times else None
+        return max(0.0, min(times) - self._clock()) if times else None
 
     def failure_causes(self) -> dict[str, int]:
         """Why tiles the current view needs failed (the reason, without the chunk), and how many."""
@@ -425,7 +428,7 @@ class Loader:
         resident = target.residency if target is not None else frozenset()
         running = self.scheduler.running_keys()
         self._reading = {c: k for c, k in self._reading.items() if self._job_key(k) in running}
-        now = time.monotonic()
+        now = self._clock()
         pieces: dict[PieceKey, PieceState] = {}
         jobs = []
         for t in (*plan.pieces, *plan.prefetch):
@@ -480,7 +483,7 @@ class Loader:
         failure = self._volume_failure
         if box is None or self.volume_complete:
             return
-        if failure is not None and time.monotonic() < failure.retry_at:
+        if failure is not None and self._clock() < failure.retry_at:
             return
         cached = []
         for c in box.chunks(self.levels[box.level]):
@@ -501,7 +504,7 @@ class Loader:
         """Cache a landed volume's chunks and keep it if the view still shows its box."""
         if error is not None:
             if box == self._volume_box:
-                self._volume_failure = _next_failure(self._volume_failure, error)
+                self._volume_failure = _next_failure(self._volume_failure, error, self._clock())
             return set()
         assert result is not None
         self.read_threads.add(result.worker)
@@ -558,7 +561,7 @@ class Loader:
         for c, reader in list(self._reading.items()):
             if reader == key:
                 del self._reading[c]
-        self._failures[key] = _next_failure(self._failures.get(key), error)
+        self._failures[key] = _next_failure(self._failures.get(key), error, self._clock())
 
 
 def _finest_level(plan: Plan | VolumePlan | None) -> int | None:
@@ -570,12 +573,12 @@ def _finest_level(plan: Plan | VolumePlan | None) -> int | None:
     return None
 
 
-def _next_failure(previous: _Failure | None, error: BaseException) -> _Failure:
-    """The failure after ``previous``: its retry waits twice as long, up to the maximum."""
+def _next_failure(previous: _Failure | None, error: BaseException, now: float) -> _Failure:
+    """The failure after ``previous``, at ``now``: the retry waits twice as long, up to a cap."""
     count = 1 if previous is None else previous.count + 1
     delay = min(MAX_RETRY_DELAY, 2.0 ** (count - 1))
     cause = error.reason if isinstance(error, ChunkReadError) else type(error).__name__
-    return _Failure(str(error), cause, count, time.monotonic() + delay)
+    return _Failure(str(error), cause, count, now + delay)
 
 
 def _object_token(source: object) -> Hashable:

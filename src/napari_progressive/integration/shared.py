@@ -1,4 +1,7 @@
-"""Process-wide defaults shared by every progressive layer."""
+"""Process-wide defaults shared by every progressive layer.
+
+Each is created on first use; ``reset`` drops them all (tests start from it).
+"""
 
 from __future__ import annotations
 
@@ -115,6 +118,20 @@ def shared_disk_cache() -> DiskCache | None:
     if not _disk_configured:
         set_disk_cache(os.environ.get(DISK_CACHE_ENV) or None, _budget_from_environment())
     return _disk_cache
+
+
+def reset() -> None:
+    """Drop every process-wide default: the next use creates it anew.
+
+    The host cache, the GPU budget, the queue in front of each executor and
+    the disk tier (read from the environment again on next use). Layers that
+    exist keep the ones they were created with.
+    """
+    global _host_cache, _gpu_budget, _disk_cache, _disk_configured
+    with _lock:
+        _host_cache = _gpu_budget = _disk_cache = None
+        _disk_configured = False
+        _schedulers.clear()
 
 
 def _budget_from_environment() -> int:

@@ -5,6 +5,8 @@ coordinates (radius to the 8th power, both angles times 8), the polar angle
 measured from the z axis. The kernel computes it without trigonometry: with
 ``rho = |(x, y)|``, ``A = ((x + iy) / rho)**8`` and ``B = (z + i rho)**8``
 (three complex squarings each), ``v**8 = (Re A Im B, Im A Im B, Re B)``.
+(``B = (rho + iz)**8`` with ``(Re A Re B, Im A Re B, Im B)``, the latitude
+form, is another bulb: it differs on about 40% of the inside.)
 
 Array axes are (z, y, x) over the cube ``[-1.2, 1.2]**3``, which holds the
 bulb. Every level samples the same function at its own voxel centres (the
@@ -14,9 +16,14 @@ within ``max_iter`` steps), 1..255 inside, shaded by an orbit trap (the
 smallest radius the orbit comes to), so a projection shows structure inside
 the silhouette.
 
-One 32**3 brick on one core (max_iter 24): about 10 ms where the brick is
-all inside (the worst case), 5 ms where it crosses the surface, 0.4 ms all
-outside; the coarsest level (64**3, eight bricks) takes about 40 ms.
+Time per 32**3 brick on one core (a 2-core Xeon VM, max_iter 24): 4.9 ms
+all inside (the worst case: every voxel runs max_iter steps), 4.1 ms for a
+level-10 brick across the surface, 0.2-0.5 ms all outside; a brick of the
+coarsest level (64**3, eight bricks, each across the surface) 1.6 ms, the
+whole level 13 ms. The trig form takes 47 ms for the inside brick.
+
+A 2D view reads the bricks that cross its plane: it computes 32 planes of
+voxels for each plane it shows.
 """
 
 from __future__ import annotations

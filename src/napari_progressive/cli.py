@@ -198,7 +198,8 @@ def _use_disk_cache(args: argparse.Namespace) -> None:
 
 def _demo(args: argparse.Namespace, cleanup: ExitStack) -> int:
     demo = DEMOS[args.dataset]
-    uri = demo.uri.format(levels=args.levels or demo.levels, tile=args.tile or demo.tile)
+    levels = demo.levels if args.levels is None else args.levels
+    uri = demo.uri.format(levels=levels, tile=demo.tile if args.tile is None else args.tile)
     return _open_and_show(uri, demo.title, args, cleanup)
 
 

@@ -58,6 +58,19 @@ def test_a_dataset_that_cannot_be_opened_exits_1_in_one_line(capsys, tmp_path):
     assert PASSWORD not in lines[1] and TOKEN not in lines[1]
 
 
+def test_demo_sizes_are_checked_before_any_window(capsys):
+    assert main(["demo", "mandelbulb", "--levels", "16"]) == EXIT_FAILED
+    assert main(["demo", "mandelbrot", "--tile", "0"]) == EXIT_FAILED
+    lines = capsys.readouterr().err.splitlines()
+    assert "over 1048576" in lines[0] and "tile must be 1 to 4096" in lines[1]
+
+
+def test_info_describes_the_mandelbulb(capsys):
+    assert main(["info", "mandelbulb://levels=3,chunk=8"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "'Mandelbulb (3 levels)'" in out and "shape (16, 16, 16) tile (8, 8, 8) uint8" in out
+
+
 def test_info_reads_through_the_query_string(served, capsys):
     url = f"{served.url}/pyr.zarr?token={TOKEN}"
     served.requests.clear()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from napari_progressive import __version__
@@ -24,6 +25,22 @@ EXIT_STATUS_OF = {
     "failed": EXIT_FAILED,
     "partial": EXIT_PARTIAL,
     "interrupted": EXIT_INTERRUPTED,
+}
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A synthetic dataset of ``demo``: its title and URI, with its default size."""
+
+    title: str
+    uri: str  #: formatted with ``levels`` and ``tile``
+    levels: int
+    tile: int
+
+
+DEMOS = {
+    "mandelbrot": Demo("Mandelbrot", "mandelbrot://levels={levels},tile={tile}", 18, 512),
+    "mandelbulb": Demo("Mandelbulb", "mandelbulb://levels={levels},chunk={tile}", 15, 32),
 }
 EXIT_STATUS = """exit status:
   0    done
@@ -47,9 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = _command(sub, "demo", "open a synthetic dataset that needs no files")
-    demo.add_argument("dataset", choices=["mandelbrot"])
-    demo.add_argument("--levels", type=int, default=18, help="pyramid levels (default 18)")
-    demo.add_argument("--tile", type=int, default=512, help="tile size in px (default 512)")
+    demo.add_argument("dataset", choices=list(DEMOS), help="mandelbrot (2D) or mandelbulb (3D)")
+    demo.add_argument(
+        "--levels", type=int, help="pyramid levels (default 18 for mandelbrot, 15 for mandelbulb)"
+    )
+    demo.add_argument(
+        "--tile", type=int, help="tile side in px, brick side in voxels (default 512 or 32)"
+    )
     _add_view_options(demo)
     view = _command(sub, "view", "open a path or URL progressively in napari")
     view.add_argument("uri", help="zarr/OME-Zarr path or URL, precomputed://URL, tensorstore JSON")
@@ -176,48 +197,50 @@ def _use_disk_cache(args: argparse.Namespace) -> None:
 
 
 def _demo(args: argparse.Namespace, cleanup: ExitStack) -> int:
-    import napari
-
-    from napari_progressive import add_progressive_image
-    from napari_progressive.cli_window import add_dock_widget
-    from napari_progressive.datasets import mandelbrot
-    from napari_progressive.sources.mandelbrot import mandelbrot_display
-
-    _use_disk_cache(args)
-    executor = _executor(args, cleanup)
-    viewer = napari.Viewer(title="napari-progressive: Mandelbrot", show=True)
-    add_dock_widget(viewer)
-    source = mandelbrot(levels=args.levels, tile=args.tile)
-    add_progressive_image(viewer, source, executor=executor, **mandelbrot_display(args.levels))
-    if args.center_complex is not None:
-        args.center = source.data_coord_of(complex(*args.center_complex))
-    return _show(viewer, args)
+    demo = DEMOS[args.dataset]
+    levels = demo.levels if args.levels is None else args.levels
+    uri = demo.uri.format(levels=levels, tile=demo.tile if args.tile is None else args.tile)
+    return _open_and_show(uri, demo.title, args, cleanup)
 
 
 def _view(args: argparse.Namespace, cleanup: ExitStack) -> int:
-    from napari_progressive.core.errors import ProgressiveError
-    from napari_progressive.integration.layer_factory import open_as_layers
     from napari_progressive.sources.redact import redact_text
 
+    return _open_and_show(args.uri, redact_text(args.uri), args, cleanup, timeout=args.read_timeout)
+
+
+def _open_and_show(
+    uri: str, title: str, args: argparse.Namespace, cleanup: ExitStack, **options: Any
+) -> int:
+    """Open ``uri``, then show it in a window (a dataset that cannot be opened: exit 1)."""
+    from napari_progressive.core.errors import ProgressiveError
+    from napari_progressive.integration.layer_factory import dataset_layers, open_dataset
+
     _use_disk_cache(args)
-    try:  # before any window: a dataset that cannot be opened is one line and exit 1
-        layers = open_as_layers(
-            args.uri, executor=_executor(args, cleanup), timeout=args.read_timeout
-        )
+    try:
+        opened = open_dataset(uri, **options)
     except ProgressiveError as e:
         return _failed(e)
     import napari
 
     from napari_progressive.cli_window import add_dock_widget
     from napari_progressive.integration.registration import register_with_napari
+    from napari_progressive.integration.view_3d import show_in_3d
 
-    viewer = napari.Viewer(title=f"napari-progressive: {redact_text(args.uri)}", show=True)
+    layers = dataset_layers(opened, _executor(args, cleanup))
+    viewer = napari.Viewer(title=f"napari-progressive: {title}", show=True)
     add_dock_widget(viewer)
     register_with_napari()
     for layer in layers:
         viewer.add_layer(layer)
+    if opened.view_3d is not None:
+        show_in_3d(viewer, opened.view_3d)
     if args.center_complex is not None:
-        print("--center-complex applies to the Mandelbrot demo only", file=sys.stderr)
+        data_coord_of = getattr(opened.specs[0].source, "data_coord_of", None)
+        if data_coord_of is None:
+            print("--center-complex applies to the Mandelbrot only", file=sys.stderr)
+        else:
+            args.center = data_coord_of(complex(*args.center_complex))
     return _show(viewer, args)
 
 

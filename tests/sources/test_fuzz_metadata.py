@@ -23,6 +23,7 @@ from napari_progressive.core.errors import ProgressiveError, SourceError
 from napari_progressive.sources.limits import MAX_CHUNK_BYTES, MAX_INDEX, MAX_LEVELS
 from napari_progressive.sources.location import Location
 from napari_progressive.sources.mandelbrot import MandelbrotSource, parse_mandelbrot_uri
+from napari_progressive.sources.mandelbulb import MandelbulbSource, parse_mandelbulb_uri
 from napari_progressive.sources.ngff import parse_ngff
 from napari_progressive.sources.open import open_layers
 from napari_progressive.sources.precomputed import parse_info
@@ -284,4 +285,30 @@ def check_mandelbrot(uri):
 
 test_mandelbrot_uri_fuzzed, test_mandelbrot_uri_fuzzed_long = fuzz_pair(
     MANDELBROT_URIS, check_mandelbrot
+)
+
+MANDELBULB_URIS = st.one_of(
+    st.text(max_size=40).map(lambda t: "mandelbulb://" + t),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["levels", "chunk", "max_iter", "tile", ""]),
+            st.one_of(st.integers(-5, 10**13).map(str), st.text(max_size=6)),
+        ),
+        max_size=4,
+    ).map(lambda kv: "mandelbulb://" + ",".join(f"{k}={v}" for k, v in kv)),
+)
+
+
+def check_mandelbulb(uri):
+    try:
+        options = parse_mandelbulb_uri(uri)
+    except SourceError:
+        return
+    source = MandelbulbSource(**options)
+    assert source.levels[0].shape[0] <= 2**20
+    assert source.levels[0].chunks[0] ** 3 <= 2**24
+
+
+test_mandelbulb_uri_fuzzed, test_mandelbulb_uri_fuzzed_long = fuzz_pair(
+    MANDELBULB_URIS, check_mandelbulb
 )

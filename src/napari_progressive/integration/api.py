@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from napari_progressive.integration.labels_layer import ProgressiveLabels
 from napari_progressive.integration.layer import ProgressiveImage
-from napari_progressive.integration.layer_factory import open_as_layers
+from napari_progressive.integration.layer_factory import dataset_layers, open_dataset
 from napari_progressive.integration.progressive_base import ProgressiveLayerBase
 from napari_progressive.integration.registration import register_with_napari
+from napari_progressive.integration.view_3d import show_in_3d
 
 if TYPE_CHECKING:
     import napari
@@ -53,11 +54,16 @@ def add_progressive_layers(viewer: napari.Viewer, uri_or_data: Any, **options: A
     OME-Zarr channels become one layer each, with the file's colours and
     windows; label images are added over them. ``executor=`` (a
     ``distributed.Client`` or a scheduler address) reads chunks on a cluster.
+    A dataset best seen in 3D (the Mandelbulb) turns the viewer to 3D.
     """
     register_with_napari()
-    layers = open_as_layers(uri_or_data, **options)
+    executor = options.pop("executor", None)
+    opened = open_dataset(uri_or_data, **options)
+    layers = dataset_layers(opened, executor)
     for layer in layers:
         viewer.add_layer(layer)
+    if opened.view_3d is not None:
+        show_in_3d(viewer, opened.view_3d)
     return layers
 
 

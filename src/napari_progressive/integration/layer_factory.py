@@ -11,11 +11,11 @@ from napari.utils.colormaps import Colormap, DirectLabelColormap
 
 from napari_progressive.integration.labels_layer import ProgressiveLabels
 from napari_progressive.integration.layer import ProgressiveImage
-from napari_progressive.sources.open import open_layers
+from napari_progressive.sources.open import SYNTHETIC_SCHEMES, open_layers
 from napari_progressive.sources.rois import read_rois
 
 #: URI schemes that never hold ROI tables.
-NOT_OME_SCHEMES = ("mandelbrot://", "precomputed://")
+NOT_OME_SCHEMES = (*SYNTHETIC_SCHEMES, "precomputed://")
 
 if TYPE_CHECKING:
     from napari.layers import Layer
@@ -24,6 +24,16 @@ if TYPE_CHECKING:
     from napari_progressive.sources.rois import Roi
 
 
+#: ``LayerSpec.display`` entries that are layer keywords as they are.
+_LAYER_KEYWORDS = (
+    "contrast_limits",
+    "visible",
+    "blending",
+    "axis_labels",
+    "colormap",
+    "rendering",
+    "attenuation",
+)
 #: Colour of labels an OME-Zarr ``image-label`` lists no colour for.
 UNLISTED_LABEL_COLOUR = (0.5, 0.5, 0.5, 1.0)
 
@@ -48,7 +58,7 @@ def layer_from_spec(spec: LayerSpec, **overrides: Any) -> ProgressiveImage | Pro
 
 def _display_kwargs(display: dict[str, Any]) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
-    for key in ("contrast_limits", "visible", "blending", "axis_labels", "colormap"):
+    for key in _LAYER_KEYWORDS:
         if key in display:
             kwargs[key] = display[key]
     units = display.get("units")
@@ -90,6 +100,12 @@ class OpenedDataset:
 
     specs: list[LayerSpec]
     rois: dict[str, tuple[Roi, ...]] = field(default_factory=dict)
+
+    @property
+    def view_3d(self) -> tuple[float, float, float] | None:
+        """Camera angles of a dataset best seen in 3D (its first layer's ``view_3d``), or None."""
+        angles = next((s.display["view_3d"] for s in self.specs if "view_3d" in s.display), None)
+        return tuple(angles) if angles is not None else None
 
 
 def open_dataset(uri_or_data: Any, **options: Any) -> OpenedDataset:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from napari_progressive.integration.layer_factory import open_as_layers
+from napari_progressive.integration.layer_factory import dataset_layers, open_dataset
 from napari_progressive.integration.registration import register_with_napari
+from napari_progressive.integration.view_3d import show_in_3d_when_added
 from napari_progressive.sources.location import REMOTE_SCHEMES
+from napari_progressive.sources.open import SYNTHETIC_SCHEMES
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 #: Inputs claimed by their scheme alone.
-CLAIMED_SCHEMES = ("mandelbrot://", "precomputed://")
+CLAIMED_SCHEMES = (*SYNTHETIC_SCHEMES, "precomputed://")
 #: Files whose presence makes a local folder ours (zarr v2/v3, precomputed).
 METADATA_FILES = ("zarr.json", ".zarray", ".zgroup", ".zattrs", "info")
 
@@ -51,21 +53,29 @@ def _read(path: str | list[str]) -> list[Any]:
     """Layers of local data at once; remote data opens in the background.
 
     For a remote dataset the reader returns napari's "no layers" sentinel
-    and the layers join the viewer when its metadata has arrived.
+    and the layers join the viewer when its metadata has arrived. A dataset
+    best seen in 3D (the Mandelbulb) turns the viewer to 3D once its layers
+    have joined it.
     """
+    import napari
+
     paths = [os.fspath(p) for p in (path if isinstance(path, list) else [path])]
     register_with_napari()
+    viewer = napari.current_viewer()
     remote = [p for p in paths if _is_remote(p.removeprefix("precomputed://"))]
-    if remote:
-        import napari
-
+    if remote and viewer is not None:
         from napari_progressive.integration.opening import open_in_background
 
-        viewer = napari.current_viewer()
-        if viewer is not None:
-            for p in remote:
-                open_in_background(viewer, p)
-            paths = [p for p in paths if p not in remote]
-            if not paths:
-                return [(None,)]
-    return [layer for p in paths for layer in open_as_layers(p)]
+        for p in remote:
+            open_in_background(viewer, p)
+        paths = [p for p in paths if p not in remote]
+        if not paths:
+            return [(None,)]
+    layers = []
+    for p in paths:
+        opened = open_dataset(p)
+        added = dataset_layers(opened)
+        if opened.view_3d is not None and viewer is not None:
+            show_in_3d_when_added(viewer, added, opened.view_3d)
+        layers.extend(added)
+    return layers

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from napari_progressive.sources.open import SYNTHETIC_SCHEMES
 from napari_progressive.sources.rois import read_rois
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def describe(specs: list[LayerSpec], uri: str | None = None) -> str:
                 f"translate {tuple(round(t, 6) for t in lv.translate)} "
                 f"{_size(nbytes)}" + (f" codecs {codecs}" if codecs else "")
             )
-    if uri is not None and not uri.startswith(("mandelbrot://", "precomputed://")):
+    if uri is not None and not uri.startswith((*SYNTHETIC_SCHEMES, "precomputed://")):
         for table, rois in read_rois(uri).items():
             lines.append(f"ROI table {table!r}: {len(rois)} ROIs")
     return "\n".join(lines)

@@ -15,8 +15,10 @@ class LayerSpec:
 
     ``display`` holds napari-independent defaults the integration layer
     turns into layer keywords: ``contrast_limits``, ``color`` (``#rrggbb``
-    of a single-colour map), ``visible``, ``axis_labels``, ``units`` and
-    ``label_colors`` (label value to RGBA, for labels).
+    of a single-colour map), ``colormap`` (a name), ``rendering`` and
+    ``attenuation`` (3D rendering), ``visible``, ``axis_labels``, ``units`` and ``label_colors``
+    (label value to RGBA, for labels). ``view_3d``, camera angles in
+    degrees, asks for the viewer to show the layer in 3D from there.
     """
 
     source: MultiscaleSource

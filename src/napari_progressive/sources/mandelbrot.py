@@ -16,6 +16,7 @@ from numba import njit
 
 from napari_progressive.core.errors import SourceError
 from napari_progressive.core.geometry import Level, block_pyramid
+from napari_progressive.sources.uri_options import parse_uri_options
 
 #: Region of the complex plane shown at full extent: real, imaginary origin and size.
 REAL_MIN, IMAG_MIN, EXTENT = -2.6, -2.0, 4.0
@@ -125,18 +126,7 @@ MAX_MANDELBROT_SIDE = 2**31
 
 def parse_mandelbrot_uri(uri: str) -> dict[str, int]:
     """Options of ``mandelbrot://levels=18,tile=512`` (all optional, each in range)."""
-    if not uri.startswith(MANDELBROT_SCHEME):
-        raise SourceError(f"not a mandelbrot URI: {uri!r}")
-    options: dict[str, int] = {}
-    for part in filter(None, uri[len(MANDELBROT_SCHEME) :].split(",")):
-        name, _, value = part.partition("=")
-        if name not in MANDELBROT_LIMITS or not (value.isascii() and value.isdigit()):
-            raise SourceError(f"{uri!r}: expected levels=N, tile=N or max_iter=N, got {part!r}")
-        low, high = MANDELBROT_LIMITS[name]
-        number = int(value) if len(value) <= 12 else high + 1
-        if not low <= number <= high:
-            raise SourceError(f"{uri!r}: {name} must be {low} to {high}, got {value[:20]}")
-        options[name] = number
+    options = parse_uri_options(uri, MANDELBROT_SCHEME, MANDELBROT_LIMITS)
     side = options.get("tile", 512) * 2 ** options.get("levels", 18)
     if side > MAX_MANDELBROT_SIDE:
         raise SourceError(

@@ -29,6 +29,12 @@ from napari_progressive.sources.mandelbrot import (
     mandelbrot_display,
     parse_mandelbrot_uri,
 )
+from napari_progressive.sources.mandelbulb import (
+    MANDELBULB_SCHEME,
+    MandelbulbSource,
+    mandelbulb_display,
+    parse_mandelbulb_uri,
+)
 from napari_progressive.sources.ngff import is_ngff
 from napari_progressive.sources.omezarr import open_omezarr
 from napari_progressive.sources.redact import redact_text, without_secrets
@@ -38,6 +44,9 @@ from napari_progressive.sources.tensorstore_source import (
     open_store,
 )
 from napari_progressive.sources.zarr_group import ZarrNode, level_arrays, read_node
+
+#: URI schemes of the synthetic datasets: computed, never read from a location.
+SYNTHETIC_SCHEMES = (MANDELBROT_SCHEME, MANDELBULB_SCHEME)
 
 
 @dataclass
@@ -59,7 +68,7 @@ class Target:
     @cached_property
     def location(self) -> Location | None:
         """Where a path or URL points (``precomputed://`` removed)."""
-        if self.uri is None or self.uri.startswith(MANDELBROT_SCHEME):
+        if self.uri is None or self.uri.startswith(SYNTHETIC_SCHEMES):
             return None
         return Location.parse(precomputed.strip_scheme(self.uri), self.timeout)
 
@@ -197,6 +206,21 @@ class MandelbrotAdapter:
         return [LayerSpec(source, name=display.pop("name"), display=display)]
 
 
+class MandelbulbAdapter:
+    """``mandelbulb://levels=N,chunk=N,max_iter=N``."""
+
+    name, priority = "mandelbulb", 65
+
+    def supports(self, target: Target) -> bool:  # noqa: D102 - see Adapter
+        return target.uri is not None and target.uri.startswith(MANDELBULB_SCHEME)
+
+    def open(self, target: Target, options: dict[str, Any]) -> list[LayerSpec]:  # noqa: D102
+        assert target.uri is not None
+        source = MandelbulbSource(**parse_mandelbulb_uri(target.uri))
+        display = mandelbulb_display(len(source.levels))
+        return [LayerSpec(source, name=display.pop("name"), display=display)]
+
+
 class PrecomputedAdapter:
     """A Neuroglancer precomputed volume (``precomputed://`` URL or a folder with ``info``)."""
 
@@ -286,6 +310,7 @@ ADAPTERS: list[Adapter] = sorted(
         SingleArrayAdapter(),
         TensorStoreSpecAdapter(),
         MandelbrotAdapter(),
+        MandelbulbAdapter(),
         PrecomputedAdapter(),
         OmeZarrAdapter(),
         ZarrAdapter(),

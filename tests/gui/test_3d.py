@@ -1,7 +1,12 @@
-"""In 3D a progressive image shows its coarsest level as napari's own layers do.
+"""In 3D a progressive image renders its bricks, a level per brick, as napari renders a level.
 
 Every comparison renders the progressive layer and a napari layer over the
 same data, one at a time, with the same controls, and compares the pixels.
+The volumes here are small, so the plan reaches level 0 everywhere and the
+reference is napari's single-scale image of level 0 (what napari shows when
+the data fits); withheld fine bricks are compared with napari's image of the
+coarser level. Plane depiction and a 2D layer on a 3D canvas still show the
+coarsest level, as napari's multiscale layer does.
 """
 
 import numpy as np
@@ -15,11 +20,16 @@ Z, Y, X = np.mgrid[0:64, 0:80, 0:96].astype(np.float32)
 VOLUME = (np.sin(X / 5) * np.cos(Y / 7) * np.sin(Z / 4) * 1000 + 1000).astype(np.uint16)
 LEVELS = [VOLUME, VOLUME[::2, ::2, ::2].copy(), VOLUME[::4, ::4, ::4].copy()]
 LIMITS = (0.0, 2000.0)
+#: How close the brick ray march comes to napari's volume: on average within one
+#: grey level; a few percent of the pixels (near saturated maxima, a pixel at the
+#: silhouette) differ by more than 8 of 255.
+BRICKS = {"tol": 8, "share": 0.04, "mean": 1.5}
 
 
-def _pair(viewer, levels=LEVELS, **kw):
-    """napari's multiscale layer and a progressive layer over ``levels``."""
-    ref = viewer.add_image(levels, multiscale=True, name="napari", contrast_limits=LIMITS, **kw)
+def _pair(viewer, levels=LEVELS, multiscale=False, **kw):
+    """napari's image of level 0 (or its multiscale image) and a progressive layer."""
+    data = levels if multiscale else levels[0]
+    ref = viewer.add_image(data, multiscale=multiscale, name="napari", contrast_limits=LIMITS, **kw)
     prog = npg.add_progressive_image(
         viewer, levels, name="progressive", contrast_limits=LIMITS, **kw
     )
@@ -36,10 +46,12 @@ def _shots(viewer, shot, first, second):
     return out
 
 
-def _assert_same(a, b, tol=2):
+def _assert_same(a, b, tol=2, share=0.001, mean=None):
     diff = np.abs(a - b).max(axis=-1)
     assert (b.max(axis=-1) > 10).mean() > 0.05, "the reference shows almost nothing"
-    assert (diff > tol).mean() < 0.001, f"{(diff > tol).mean():.2%} of the pixels differ"
+    assert (diff > tol).mean() < share, f"{(diff > tol).mean():.2%} of the pixels differ"
+    if mean is not None:
+        assert np.abs(a - b).mean() < mean, f"mean difference {np.abs(a - b).mean():.2f}"
 
 
 def _to_3d(viewer):
@@ -47,12 +59,27 @@ def _to_3d(viewer):
     viewer.scene.camera.angles = (10, 35, 55)
 
 
-def test_3d_shows_the_coarsest_level_as_napari_does(viewer, shot):
+def test_3d_renders_full_resolution_as_napari_renders_level_0(viewer, shot):
     ref, prog = _pair(viewer)
     _to_3d(viewer)
     got, want = _shots(viewer, shot, prog, ref)
-    _assert_same(got, want)
-    assert prog.loader.volume.values.shape == LEVELS[-1].shape
+    _assert_same(got, want, **BRICKS)
+    ref.visible = False
+    shot(viewer)
+    assert prog.loader.stats().target_level == 0  # the plan reaches level 0
+    assert prog.loader.volume is None  # no coarse volume besides the bricks
+
+
+def test_withheld_fine_bricks_show_the_coarser_level_never_a_hole(viewer, shot):
+    fine = ArrayPyramidSource(LEVELS, chunks=(16, 16, 16))
+    failing = [(0, index) for index in fine.levels[0].iter_chunks()]
+    source = InstrumentedSource(fine, fail=failing)
+    prog = npg.add_progressive_image(viewer, source, contrast_limits=LIMITS)
+    ref = viewer.add_image(LEVELS[1], contrast_limits=LIMITS, scale=(2, 2, 2), translate=(0.5,) * 3)
+    _to_3d(viewer)
+    got, want = _shots(viewer, shot, prog, ref)
+    _assert_same(got, want, **BRICKS)
+    assert {r[0] for r in source.reads} >= {0, 1}  # level 0 was tried: level 1 shows
 
 
 @pytest.mark.parametrize(
@@ -76,7 +103,7 @@ def test_napari_3d_controls_work_on_the_progressive_volume(viewer, shot, control
         for name, value in controls.items():
             setattr(layer, name, value)
     got, want = _shots(viewer, shot, prog, ref)
-    _assert_same(got, want)
+    _assert_same(got, want, **BRICKS)
 
 
 def test_iso_surfaces_of_float_data_match_naparis(viewer, shot):
@@ -85,7 +112,7 @@ def test_iso_surfaces_of_float_data_match_naparis(viewer, shot):
     for layer in (ref, prog):
         layer.rendering, layer.iso_threshold = "iso", 1500.0
     got, want = _shots(viewer, shot, prog, ref)
-    _assert_same(got, want)
+    _assert_same(got, want, tol=16, share=0.1, mean=6.0)  # lit like napari's, not bit for bit
 
 
 def _coarsest_as_one_image(viewer):
@@ -108,32 +135,42 @@ def test_a_plane_cuts_the_volume_where_napari_puts_it(viewer, shot):
 
 
 def test_clipping_planes_cut_the_volume_where_napari_cuts_it(viewer, shot):
-    prog = npg.add_progressive_image(viewer, LEVELS, contrast_limits=LIMITS)
-    ref = _coarsest_as_one_image(viewer)
+    source = InstrumentedSource(ArrayPyramidSource(LEVELS, chunks=(16, 16, 16)))
+    prog = npg.add_progressive_image(viewer, source, contrast_limits=LIMITS)
+    ref = viewer.add_image(VOLUME, contrast_limits=LIMITS)
+    plane = [{"position": (0, 40, 0), "normal": (0, 1, 0)}]
+    prog.experimental_clipping_planes = plane
+    ref.experimental_clipping_planes = plane
+    shot(viewer)
+    source.reads.clear()  # from here on, only what the 3D views read
     _to_3d(viewer)
-    prog.experimental_clipping_planes = [{"position": (0, 30, 0), "normal": (0, 1, 0)}]
-    ref.experimental_clipping_planes = [{"position": (0, (30 - 1.5) / 4, 0), "normal": (0, 1, 0)}]
     got, want = _shots(viewer, shot, prog, ref)
-    _assert_same(got, want)
+    _assert_same(got, want, **BRICKS)
+    # what the plane cuts away is never read at level 0: the bricks of rows 0-31
+    # and so the chunks of rows 0-15 (rows 16-31 give the next brick its border)
+    level_0_rows = {r[1][1] for r in source.reads if r[0] == 0}
+    assert level_0_rows and 0 not in level_0_rows
+    prog.experimental_clipping_planes = []
+    ref.visible = False
     assert (got.max(axis=-1) > 10).mean() < 0.9 * (shot(viewer).max(axis=-1) > 10).mean()
 
 
 def test_a_time_series_shows_the_new_time_point_and_reads_off_the_ui_thread(viewer, shot):
     series = [np.stack([lv, lv[::-1]]) for lv in LEVELS]  # (t, z, y, x)
     source = InstrumentedSource(ArrayPyramidSource(series, chunks=(1, 16, 16, 16)), delay=0.01)
-    ref = viewer.add_image(series, multiscale=True, contrast_limits=LIMITS)
+    ref = viewer.add_image(series[0], contrast_limits=LIMITS)
     prog = npg.add_progressive_image(viewer, source, contrast_limits=LIMITS)
     _to_3d(viewer)
     for t in (1, 0, 1):
         viewer.dims.set_current_step(0, t)
         got, want = _shots(viewer, shot, prog, ref)
-        _assert_same(got, want)
+        _assert_same(got, want, **BRICKS)
     assert not source.main_thread_reads()
     assert {r[1][0] for r in source.reads} == {0, 1}
 
 
 def test_a_2d_layer_on_a_3d_canvas_shows_as_napari_shows_it(viewer, shot):
-    ref, prog = _pair(viewer, [lv[lv.shape[0] // 2] for lv in LEVELS])
+    ref, prog = _pair(viewer, [lv[lv.shape[0] // 2] for lv in LEVELS], multiscale=True)
     viewer.add_image(VOLUME, visible=False)  # a 3D layer makes the canvas 3D
     _to_3d(viewer)
     got, want = _shots(viewer, shot, prog, ref)
@@ -141,7 +178,7 @@ def test_a_2d_layer_on_a_3d_canvas_shows_as_napari_shows_it(viewer, shot):
 
 
 def test_back_in_2d_the_tiles_draw_again(viewer, shot):
-    ref, prog = _pair(viewer)
+    ref, prog = _pair(viewer, multiscale=True)
     viewer.dims.set_current_step(0, 20)
     before = _shots(viewer, shot, prog, ref)
     _to_3d(viewer)
@@ -150,4 +187,4 @@ def test_back_in_2d_the_tiles_draw_again(viewer, shot):
     after = _shots(viewer, shot, prog, ref)
     _assert_same(after[0], before[0])
     _assert_same(after[0], after[1])
-    assert prog.loader.volume is None  # its memory went with the 3D view
+    assert prog.loader.volume is None and prog.loader.volume_plan is None

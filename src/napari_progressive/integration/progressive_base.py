@@ -182,6 +182,7 @@ class ProgressiveLayerBase(_LayerBase):
     def flush_view(self) -> None:
         """Plan now for the latest view instead of waiting for the throttle."""
         self._plan_throttled.flush()
+        self._bricks_throttled.flush()
 
     def view_drawn(self) -> None:
         """The canvas has drawn everything it has for the current view."""

@@ -165,11 +165,13 @@ float sample_value(vec3 p) {{
     return data_value(page_texel(g_page, texel / u_page_shape));
 }}
 
-// The data value at p, from whichever brick holds it (slower: for gradients).
-float value_anywhere(vec3 p, vec3 inv) {{
+// The data value at p from whichever brick holds it, or ``otherwise`` where none
+// does or p lies outside the volume (slower: for refinement and gradients).
+float value_anywhere(vec3 p, vec3 inv, float otherwise) {{
+    if (any(lessThan(p, u_box_lo)) || any(greaterThan(p, u_box_hi)) || clipped(p)) return otherwise;
     bool found;
     find_segment(p, inv, found);
-    return found ? sample_value(p) : 0.0;
+    return found ? sample_value(p) : otherwise;
 }}
 
 vec4 with_overlay(vec4 c, float row) {{
@@ -194,6 +196,10 @@ void main() {{
     vec3 depth_point = front;
     bool sampled = false;
     bool done = false;
+    // Samples lie on one grid along the ray from the front face, as in vispy's
+    // volume: level-0 steps that divide the ray evenly, and whole multiples of
+    // them at coarser levels.
+    float dt0 = total / max(1.0, floor(total / u_step0 + 0.5));
     $before_loop
     float t = 0.0;
     for (int segment = 0; segment < {MAX_SEGMENTS}; segment++) {{
@@ -202,9 +208,9 @@ void main() {{
         float span_left = find_segment(front + ray * (t + u_nudge), inv, found);
         float end = min(total, t + u_nudge + max(span_left, u_nudge));
         if (found) {{
-            float dt = min(g_voxel.x, min(g_voxel.y, g_voxel.z)) * u_relative_step_size;
-            float weight = dt / u_step0;
-            float s = t + 0.5 * dt;
+            float dt = dt0 * max(1.0, floor(min(g_voxel.x, min(g_voxel.y, g_voxel.z)) + 0.5));
+            float weight = dt / dt0;
+            float s = ceil(t / dt - 1e-4) * dt;
             for (int k = 0; k < {MAX_SEGMENT_STEPS}; k++) {{
                 if (s >= end || done) break;
                 vec3 loc = front + ray * s;
@@ -233,25 +239,38 @@ FRAGMENT = page_sampling(3) + COLOUR + _MARCH
 #: level-0 step), ``dt`` (the step) and ``g_row``; ``done`` ends the march early.
 MODES: dict[str, dict[str, str]] = {
     "mip": {
-        "before_loop": "float best = u_mip_cutoff; float best_row = -1.0;",
+        "before_loop": "float best = u_mip_cutoff; float best_row = -1.0; float best_dt = 0.0;",
         "in_loop": """
             if (val > best) {
-                best = val; best_row = g_row; depth_point = loc;
+                best = val; best_row = g_row; depth_point = loc; best_dt = dt;
                 if (best >= max(u_clim.x, u_clim.y)) done = true;
             }""",
         "after_loop": """
             if (best_row < 0.0) discard;
+            // refine around the best sample in tenths of its step, as vispy does
+            vec3 at = depth_point - ray * (0.5 * best_dt);
+            for (int i = 0; i < 10; i++) {
+                float v = value_anywhere(at, inv, best);
+                if (v > best) { best = v; depth_point = at; }
+                at += ray * (0.1 * best_dt);
+            }
             gl_FragColor = with_overlay(colour_of(best), best_row);""",
     },
     "minip": {
-        "before_loop": "float best = u_minip_cutoff; float best_row = -1.0;",
+        "before_loop": "float best = u_minip_cutoff; float best_row = -1.0; float best_dt = 0.0;",
         "in_loop": """
             if (val < best) {
-                best = val; best_row = g_row; depth_point = loc;
+                best = val; best_row = g_row; depth_point = loc; best_dt = dt;
                 if (best <= min(u_clim.x, u_clim.y)) done = true;
             }""",
         "after_loop": """
             if (best_row < 0.0) discard;
+            vec3 at = depth_point - ray * (0.5 * best_dt);
+            for (int i = 0; i < 10; i++) {
+                float v = value_anywhere(at, inv, best);
+                if (v < best) { best = v; depth_point = at; }
+                at += ray * (0.1 * best_dt);
+            }
             gl_FragColor = with_overlay(colour_of(best), best_row);""",
     },
     "attenuated_mip": {
@@ -309,7 +328,7 @@ MODES: dict[str, dict[str, str]] = {
                 vec3 at = loc - ray * dt;
                 float crossing = val;
                 for (int i = 0; i < 10; i++) {
-                    float v = value_anywhere(at, inv);
+                    float v = value_anywhere(at, inv, val);
                     if (v > u_threshold) { crossing = v; break; }
                     at += ray * dt * 0.1;
                 }
@@ -321,8 +340,8 @@ MODES: dict[str, dict[str, str]] = {
                 for (int axis = 0; axis < 3; axis++) {
                     vec3 e = vec3(0.0);
                     e[axis] = d[axis];
-                    float lo = value_anywhere(at - e, inv);
-                    float hi = value_anywhere(at + e, inv);
+                    float lo = value_anywhere(at - e, inv, crossing);
+                    float hi = value_anywhere(at + e, inv, crossing);
                     n[axis] = lo - hi;
                     best = max(best, max(lo, hi));
                 }

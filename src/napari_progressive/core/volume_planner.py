@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 
 #: Fraction of the slots a plan may fill (the rest absorbs uploads in flight).
 SLOT_FILL = 0.9
+#: Bricks one plan holds at most, whatever the slots: planning runs on the UI
+#: thread (about 50 ms per 1,000 bricks on one software-GL core).
+MAX_PLANNED_BRICKS = 2048
 #: The whole coarsest level is planned when it has at most this many bricks.
 WHOLE_COARSEST_MAX_BRICKS = 512
 #: Children of unsplit leaves prefetched into the host cache, at most.
@@ -119,7 +122,7 @@ def plan_volume(
     maps = tuple(mappings) if mappings is not None else level_mappings(levels)
     scene = _Scene(view, clipping_planes, lod_bias, focus_radius)
     last = len(levels) - 1
-    cap = max(1, int(slots * SLOT_FILL))
+    cap = max(1, int(min(slots, MAX_PLANNED_BRICKS) * SLOT_FILL))
     kept = _grid_bricks(levels[last], last, maps[last], view)
     kept = [b for b, keep in zip(kept, scene.unclipped(kept), strict=True) if keep]
     inside = scene.inside(kept)
@@ -141,6 +144,8 @@ def plan_volume(
         if len(planned) + len(children) > cap:
             if len(prefetch) < MAX_PREFETCH:
                 prefetch.extend(children[: MAX_PREFETCH - len(prefetch)])
+            elif len(planned) >= cap - 1:
+                break  # nothing more fits, and the prefetch is full
             continue
         for child, error in zip(children, scene.errors(children), strict=True):
             planned[child.key] = child
@@ -246,13 +251,14 @@ def _box(
     plane: tuple,
 ) -> _Box:
     axes = list(displayed)
-    size = np.asarray([level.shape[a] for a in displayed])
+    size = np.array([level.shape[a] for a in displayed])
+    factor, offset = mapping.factor[axes], mapping.offset[axes]
     start = np.asarray(index) * BRICK
     stop = np.minimum(start + BRICK, size)
-    sub = LevelMapping(factor=mapping.factor[axes], offset=mapping.offset[axes])
-    lo, hi = sub.edges(start, stop)
+    lo = offset + (start - 0.5) * factor
+    hi = offset + (stop - 0.5) * factor
     key = BrickKey(lv, displayed, (int(index[0]), int(index[1]), int(index[2])), plane)
-    return _Box(key, lo, hi, float(np.max(mapping.factor[axes])))
+    return _Box(key, lo, hi, float(factor.max()))
 
 
 def _displayed3(view: VolumeView) -> tuple[int, int, int]:

@@ -112,6 +112,7 @@ class BrickVolumeVisual(Visual):
         self.shared_program["u_n_rows"] = 0.0
         self.shared_program["u_nudge"] = 1e-3
         self.overlay = False
+        self.shared_program["u_unit"] = 1.0
         self.relative_step_size = 0.8
         self.threshold = 0.5
         self.attenuation = 0.05
@@ -133,6 +134,9 @@ class BrickVolumeVisual(Visual):
         self._plan = plan
         self._atlas.set_needed(plan.keys)
         self._set_origin(_snapped_origin(plan))
+        finest = min((b.key.level for b in plan.bricks), default=0)
+        axes = list(self._displayed)
+        self.shared_program["u_unit"] = float(np.min(self._mappings[finest].factor[axes]))
         self._table_dirty = True
         self.update()
 
@@ -206,7 +210,6 @@ class BrickVolumeVisual(Visual):
     def relative_step_size(self, value: float) -> None:
         self._relative_step_size = max(float(value), 0.1)
         self.shared_program["u_relative_step_size"] = self._relative_step_size
-        self.shared_program["u_step0"] = self._relative_step_size  # level 0 has unit voxels
         self.update()
 
     @property

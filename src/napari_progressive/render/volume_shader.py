@@ -4,8 +4,10 @@ The ray enters the level-0 box as vispy's volume does (box faces, near plane)
 and is cut into segments, one per page-table cell: the cell names the brick
 to sample (the finest resident one there, ``core.page_table``), and the
 segment is sampled at that brick's level with a step of ``relative_step_size``
-of its voxels. Every rendering mode weights a sample by its step over the
-level-0 step, so opacity and attenuation do not change with the level.
+of its voxels. Every rendering mode weights a sample by its step over the step
+of the finest level the view plans (``u_unit``: the level that matches screen
+pixels at the focus), so opacity and attenuation do not change with the level
+of a brick and look, at any zoom, as napari's do over the level on screen.
 Positions are level-0 data coordinates relative to the visual's local origin
 (x, y, z: the displayed axes reversed).
 """
@@ -58,7 +60,7 @@ uniform vec3 u_page_shape;
 uniform vec3 u_slot_grid;
 uniform vec3 u_box_lo;
 uniform vec3 u_box_hi;
-uniform float u_step0;
+uniform float u_unit;
 uniform float u_relative_step_size;
 uniform float u_nudge;
 uniform float u_threshold;
@@ -199,16 +201,19 @@ void main() {{
     // Samples lie on one grid along the ray from the front face, as in vispy's
     // volume: level-0 steps that divide the ray evenly, and whole multiples of
     // them at coarser levels.
-    float dt0 = total / max(1.0, floor(total / u_step0 + 0.5));
+    float dt0 = total / max(1.0, floor(total / (u_unit * u_relative_step_size) + 0.5));
     $before_loop
     float t = 0.0;
     for (int segment = 0; segment < {MAX_SEGMENTS}; segment++) {{
         if (t >= total || done) break;
+        // step just inside the next cell: a nudge float32 can still resolve here
+        float nudge = max(u_nudge * u_unit, 4e-7 * (abs(t) + length(front)));
         bool found;
-        float span_left = find_segment(front + ray * (t + u_nudge), inv, found);
-        float end = min(total, t + u_nudge + max(span_left, u_nudge));
+        float span_left = find_segment(front + ray * (t + nudge), inv, found);
+        float end = min(total, t + nudge + max(span_left, nudge));
         if (found) {{
-            float dt = dt0 * max(1.0, floor(min(g_voxel.x, min(g_voxel.y, g_voxel.z)) + 0.5));
+            float voxel = min(g_voxel.x, min(g_voxel.y, g_voxel.z));
+            float dt = dt0 * max(1.0, floor(voxel / u_unit + 0.5));
             float weight = dt / dt0;
             float s = ceil(t / dt - 1e-4) * dt;
             for (int k = 0; k < {MAX_SEGMENT_STEPS}; k++) {{
@@ -236,7 +241,7 @@ FRAGMENT = page_sampling(3) + COLOUR + _MARCH
 
 #: Per rendering mode: what runs before the march, for each sample and after.
 #: A sample has ``val`` (data units), ``loc``, ``weight`` (its step over the
-#: level-0 step), ``dt`` (the step) and ``g_row``; ``done`` ends the march early.
+#: finest planned step), ``dt`` (the step) and ``g_row``; ``done`` ends the march early.
 MODES: dict[str, dict[str, str]] = {
     "mip": {
         "before_loop": "float best = u_mip_cutoff; float best_row = -1.0; float best_dt = 0.0;",

@@ -193,6 +193,17 @@ class TextureAtlas:
         """Pieces evicted over this atlas's life."""
         return self._evicted_before + self.pool.evictions
 
+    def gpu_stats(self) -> dict[str, int]:
+        """Texture bytes, slots and evictions of this atlas, and the shared budget's use."""
+        pool = self.pool
+        return {
+            "gpu_bytes": pool.nbytes,
+            "gpu_slots": pool.n_slots,
+            "gpu_evictions": self.evictions,
+            "gpu_budget_bytes": self._budget.budget_bytes,
+            "gpu_used_bytes": self._budget.used_bytes,
+        }
+
     # -- internals ----------------------------------------------------------------
 
     def _place(self, slot: int, shape: tuple[int, ...]) -> Slot:

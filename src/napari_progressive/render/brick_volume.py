@@ -27,7 +27,7 @@ from vispy.visuals.transforms import MatrixTransform
 from napari_progressive.core.bricks import BRICK_TEXELS
 from napari_progressive.core.page_table import MAX_SLOTS_PER_PAGE, bake_page_table
 from napari_progressive.render.atlas import TextureAtlas
-from napari_progressive.render.folding import folded_matrix
+from napari_progressive.render.folding import folded_matrix, snapped_origin
 from napari_progressive.render.palette import level_colour
 from napari_progressive.render.shaders import init_colour, set_colour
 from napari_progressive.render.volume_shader import (
@@ -133,7 +133,7 @@ class BrickVolumeVisual(Visual):
         """What the current view needs; staged bricks it no longer needs are dropped."""
         self._plan = plan
         self._atlas.set_needed(plan.keys)
-        self._set_origin(_snapped_origin(plan))
+        self._set_origin(snapped_origin(np.asarray(plan.view.centre), plan.view.data_per_screen_px))
         finest = min((b.key.level for b in plan.bricks), default=0)
         axes = list(self._displayed)
         self.shared_program["u_unit"] = float(np.min(self._mappings[finest].factor[axes]))
@@ -278,14 +278,7 @@ class BrickVolumeVisual(Visual):
 
     def gpu_stats(self) -> dict[str, int]:
         """Texture bytes, slots and evictions of this visual, and the shared budget's use."""
-        pool = self._atlas.pool
-        return {
-            "gpu_bytes": pool.nbytes,
-            "gpu_slots": pool.n_slots,
-            "gpu_evictions": self._atlas.evictions,
-            "gpu_budget_bytes": self._budget.budget_bytes,
-            "gpu_used_bytes": self._budget.used_bytes,
-        }
+        return self._atlas.gpu_stats()
 
     @property
     def capacity(self) -> int:
@@ -381,16 +374,6 @@ def _slots_per_page(fmt: TextureFormat, budget: GpuBudget, max_bricks: int | Non
     brick_bytes = BRICK_TEXELS**3 * fmt.bytes_per_texel
     fit = min(MAX_PAGE_BYTES, budget.budget_bytes // 4) // brick_bytes
     return int(max(1, min(fit, max_bricks or MAX_SLOTS_PER_PAGE, MAX_SLOTS_PER_PAGE)))
-
-
-def _snapped_origin(plan: VolumePlan) -> np.ndarray:
-    """A local origin near the camera's centre that stays put while it moves a little.
-
-    Snapped to a grid of about 4096 screen pixels: positions within a few
-    thousand screen pixels of it are exact in float32.
-    """
-    step = 2.0 ** np.ceil(np.log2(max(plan.view.data_per_screen_px, 1e-12) * 4096))
-    return np.floor(np.asarray(plan.view.centre, dtype=float) / step) * step
 
 
 BrickVolume = create_visual_node(BrickVolumeVisual)

@@ -27,3 +27,13 @@ def folded_matrix(transform: object, origin: np.ndarray) -> np.ndarray:
     m[3] = mapped[0]
     m[:3] = mapped[1:] - mapped[0]
     return m
+
+
+def snapped_origin(centre: np.ndarray, data_per_screen_px: float) -> np.ndarray:
+    """A local origin near ``centre`` that stays put while the view moves a little.
+
+    Snapped to a grid of about 4096 screen pixels: positions within a few
+    thousand screen pixels of it are exact in float32.
+    """
+    step = 2.0 ** np.ceil(np.log2(max(data_per_screen_px, 1e-12) * 4096))
+    return np.floor(np.asarray(centre, dtype=float) / step) * step

@@ -24,7 +24,7 @@ from vispy.visuals.transforms import MatrixTransform
 
 from napari_progressive.core.coverage import draw_list
 from napari_progressive.render.atlas import TextureAtlas
-from napari_progressive.render.folding import folded_matrix
+from napari_progressive.render.folding import folded_matrix, snapped_origin
 from napari_progressive.render.palette import level_colour
 from napari_progressive.render.shaders import (
     COLOUR,
@@ -146,7 +146,6 @@ class TiledImageVisual(Visual):
             max_texture_size=max_texture_size,
             upload_bytes_per_frame=upload_bytes_per_frame,
         )
-        self._budget = gpu_budget
         self._use_format(fmt)
         init_colour(self.shared_program, fmt.value_scale)
         self.overlay = False
@@ -245,14 +244,7 @@ class TiledImageVisual(Visual):
 
     def gpu_stats(self) -> dict[str, int]:
         """Texture bytes, slots and evictions of this visual, and the shared budget's use."""
-        pool = self._atlas.pool
-        return {
-            "gpu_bytes": pool.nbytes,
-            "gpu_slots": pool.n_slots,
-            "gpu_evictions": self._atlas.evictions,
-            "gpu_budget_bytes": self._budget.budget_bytes,
-            "gpu_used_bytes": self._budget.used_bytes,
-        }
+        return self._atlas.gpu_stats()
 
     def drawn(self) -> list[PlannedTile]:
         """Tiles drawn by the latest frame, coarse first."""
@@ -299,7 +291,9 @@ class TiledImageVisual(Visual):
     def _build_geometry(self) -> None:
         assert self._plan is not None
         plan = self._plan
-        self._origin = _snapped_origin(plan)
+        self._origin = snapped_origin(
+            np.asarray(plan.view.centre[::-1]), plan.view.data_per_screen_px
+        )
         tiles = draw_list(plan, self._atlas.pool, self._underlay)
         failed = [t for t in plan.tiles if t.key in self._failed]
         self._drawn = tiles
@@ -326,16 +320,6 @@ class TiledImageVisual(Visual):
         out["a_page"] = slot.page
         out["a_texcoord"] = np.array([x0, y0]) + _QUAD * np.array([w, h])
         out["a_slot"] = (x0, y0, x0 + w, y0 + h)
-
-
-def _snapped_origin(plan: Plan) -> np.ndarray:
-    """A local origin (x, y) near the view that stays put during small pans.
-
-    Snapped to a grid of about 4096 screen pixels: vertices within a few
-    thousand screen pixels of it are exact in float32.
-    """
-    step = 2.0 ** np.ceil(np.log2(max(plan.view.data_per_screen_px, 1e-12) * 4096))
-    return np.floor(np.asarray(plan.view.centre[::-1]) / step) * step
 
 
 TiledImage = create_visual_node(TiledImageVisual)

@@ -51,6 +51,16 @@ def test_runs_by_priority_and_bounds_work_in_flight():
     assert sched.idle
 
 
+def test_add_queues_work_beside_what_is_queued():
+    ex = StepExecutor()
+    sched = Scheduler(ex, max_in_flight=1).client()
+    sched.update([job(k, i) for i, k in enumerate("abc")])
+    sched.add([job("x", 0.5)])
+    assert sched.cancelled == 0 and sched.queued == 3
+    ex.run_all()
+    assert ex.started == ["a", "x", "b", "c"]
+
+
 def test_an_update_cancels_queued_work_it_does_not_need():
     ex = StepExecutor()
     sched = Scheduler(ex, max_in_flight=1).client()

@@ -140,6 +140,10 @@ class Loader:
         self._target: DrawTarget | None = None
         self._failures: dict[PieceKey, _Failure] = {}
         self._reading: dict[ChunkKey, PieceKey] = {}
+        # The shown plan's pieces by key, and the waiting pieces by the chunks
+        # they wait for: a landed chunk revisits its waiters, not the whole plan.
+        self._planned: dict[PieceKey, PlannedTile | PlannedBrick] = {}
+        self._waiting_on: dict[ChunkKey, set[PieceKey]] = {}
         self._volume_box: VolumeBox | None = None
         self.volume: CoarseVolume | None = None
         self._volume_failure: _Failure | None = None
@@ -269,7 +273,8 @@ class Loader:
 
     def drain(self) -> Drained:
         """Apply finished work: cache the chunks read, stage the tiles the view needs."""
-        changed_failures = again = False
+        changed_failures = remap = False
+        arrived: set[ChunkKey] = set()
         landed: set[int] = set()
         volume_before = self.volume
         needed = self._shown.keys if self._shown is not None else frozenset()
@@ -279,7 +284,7 @@ class Loader:
                 continue
             key: PieceKey = r.key[-1]  # type: ignore[index]
             if r.error is not None:
-                self._record_failure(key, r.error)
+                arrived |= self._record_failure(key, r.error)
                 changed_failures = True
                 continue
             if self._failures.pop(key, None) is not None:
@@ -291,18 +296,20 @@ class Loader:
                 self._cache.put(
                     (self._owner, chunk), values, r.seconds, pinned=self._pinned(chunk.level)
                 )
-                again = True  # tiles waiting for these chunks can be cut now
+                arrived.add(chunk)
             if result.read:
                 self.ledger.on_fetched(key)
             if result.mapping != self._mapping:
-                again = True  # mapped before the colormap changed: map again
+                remap = True  # mapped before the colormap changed: map again
             elif key in needed:
                 self._stage(key, result.texture)
             landed.add(key.level)
         if changed_failures and self._shown is not None and self._target is not None:
             self._target.set_plan(self._shown, self._failures)
-        if again and any(s is PieceState.WAITING for s in self.pieces.values()):
+        if remap:
             self.replan()
+        elif arrived:
+            self._revisit(arrived)
         return Drained(frozenset(landed), volume=self.volume is not volume_before)
 
     @property
@@ -347,7 +354,7 @@ class Loader:
 
         Never reads: None when a chunk is not cached.
         """
-        chunks = self._cached_chunks(key, count=False)
+        chunks = self._cached_chunks(key)
         if chunks is None:
             return None
         return cut_tile(self.levels[key.level], key, chunks, step)
@@ -357,7 +364,7 @@ class Loader:
 
         Never reads: None when a chunk is not cached.
         """
-        chunks = self._cached_chunks(key, count=False)
+        chunks = self._cached_chunks(key)
         if chunks is None:
             return None
         level = self.levels[key.level]
@@ -431,7 +438,10 @@ class Loader:
         now = self._clock()
         pieces: dict[PieceKey, PieceState] = {}
         jobs = []
-        for t in (*plan.pieces, *plan.prefetch):
+        self._planned = {t.key: t for t in (*plan.pieces, *plan.prefetch)}
+        self._waiting_on = {}
+        looked_up: dict[ChunkKey, np.ndarray | None] = {}
+        for t in self._planned.values():
             key = t.key
             if key in resident:
                 pieces[key] = PieceState.GPU
@@ -440,7 +450,7 @@ class Loader:
             if failure is not None and now < failure.retry_at:
                 pieces[key] = PieceState.FAILED
                 continue
-            state, job = self._work_for(t)
+            state, job = self._work_for(t, looked_up)
             if state is PieceState.QUEUED and self._job_key(key) in running:
                 state = PieceState.LOADING
             pieces[key] = state
@@ -449,16 +459,47 @@ class Loader:
         self.pieces = pieces
         self.scheduler.update(jobs)
 
-    def _work_for(self, t: PlannedTile | PlannedBrick) -> tuple[PieceState, Job | None]:
-        """The state of a piece not on the GPU, and the job that brings it closer."""
+    def _revisit(self, chunks: set[ChunkKey]) -> None:
+        """Queue the waiting pieces that ``chunks`` (landed, or their reader failed) concern."""
+        waiters: set[PieceKey] = set()
+        for c in chunks:
+            waiters |= self._waiting_on.pop(c, set())
+        jobs = []
+        looked_up: dict[ChunkKey, np.ndarray | None] = {}
+        for key in waiters:
+            if self.pieces.get(key) is not PieceState.WAITING:
+                continue
+            state, job = self._work_for(self._planned[key], looked_up)
+            self.pieces[key] = state
+            if job is not None:
+                jobs.append(job)
+        if jobs:
+            self.scheduler.add(jobs)
+
+    def _work_for(
+        self, t: PlannedTile | PlannedBrick, looked_up: dict[ChunkKey, np.ndarray | None]
+    ) -> tuple[PieceState, Job | None]:
+        """The state of a piece not on the GPU, and the job that brings it closer.
+
+        ``looked_up`` remembers the host-cache lookups of one pass over the
+        plan (neighbouring bricks share most of their chunks).
+        """
         key = t.key
         level = self.levels[key.level]
-        cached = self._cached_chunks(key, count=True, partial=True)
-        assert cached is not None
-        missing = [c for c in piece_chunks(level, key) if c not in cached]
+        chunks = piece_chunks(level, key)
+        cached = {}
+        for c in chunks:
+            if c not in looked_up:
+                looked_up[c] = self._cache.get((self._owner, c))
+            values = looked_up[c]
+            if values is not None:
+                cached[c] = values
+        missing = [c for c in chunks if c not in cached]
         if missing:
             if any(self._reading.get(c, key) != key for c in missing):
-                return PieceState.WAITING, None  # another tile reads them: cut it after
+                for c in missing:  # another piece reads them: cut this one after
+                    self._waiting_on.setdefault(c, set()).add(key)
+                return PieceState.WAITING, None
             for c in missing:
                 self._reading[c] = key
             request = FetchPiece(
@@ -522,18 +563,14 @@ class Loader:
             self._identity_mapping and tile.dtype == self.format.dtype and tile.flags.c_contiguous
         )
 
-    def _cached_chunks(
-        self, key: PieceKey, *, count: bool, partial: bool = False
-    ) -> dict[ChunkKey, np.ndarray] | None:
-        """The piece's chunks in the host cache (all of them, or None unless ``partial``)."""
+    def _cached_chunks(self, key: PieceKey) -> dict[ChunkKey, np.ndarray] | None:
+        """All of the piece's chunks in the host cache (None if any is missing); not a use."""
         out = {}
         for c in piece_chunks(self.levels[key.level], key):
-            cache_key = (self._owner, c)
-            values = self._cache.get(cache_key) if count else self._cache.peek(cache_key)
-            if values is not None:
-                out[c] = values
-            elif not partial:
+            values = self._cache.peek((self._owner, c))
+            if values is None:
                 return None
+            out[c] = values
         return out
 
     def _stage(self, key: PieceKey, texture: np.ndarray) -> None:
@@ -557,11 +594,13 @@ class Loader:
         """The two coarsest levels stay cached: every view falls back on them."""
         return level >= len(self.levels) - PINNED_LEVELS
 
-    def _record_failure(self, key: PieceKey, error: BaseException) -> None:
-        for c, reader in list(self._reading.items()):
-            if reader == key:
-                del self._reading[c]
+    def _record_failure(self, key: PieceKey, error: BaseException) -> set[ChunkKey]:
+        """Note that ``key`` failed; returns the chunks it was reading (others may read them)."""
+        released = {c for c, reader in self._reading.items() if reader == key}
+        for c in released:
+            del self._reading[c]
         self._failures[key] = _next_failure(self._failures.get(key), error, self._clock())
+        return released
 
 
 def _finest_level(plan: Plan | VolumePlan | None) -> int | None:

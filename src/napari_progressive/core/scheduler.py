@@ -102,13 +102,16 @@ class Scheduler:
 
     # -- called by clients (any thread) ---------------------------------------------
 
-    def _update(self, client: SchedulerClient, jobs: Sequence[Job]) -> int:
-        """Make ``jobs`` all that ``client`` wants; returns how many it no longer wants."""
+    def _update(self, client: SchedulerClient, jobs: Sequence[Job], replace: bool = True) -> int:
+        """Make ``jobs`` all that ``client`` wants (or, unless ``replace``, add them).
+
+        Returns how many queued jobs ``client`` no longer wants.
+        """
         served: list[Result] = []
         with self._lock:
             dropped = 0
             wanted = {j.key for j in jobs}
-            for key in client._queued - wanted:
+            for key in client._queued - wanted if replace else ():
                 entry = self._queued.get(key)
                 if entry is None:
                     continue
@@ -119,7 +122,8 @@ class Scheduler:
                     del self._queued[key]
                 elif entry.priority != before:
                     self._push(key, entry)
-            client._queued = set()
+            if replace:
+                client._queued = set()
             for job in jobs:
                 if job.key in client._delivered:
                     continue  # its result already waits in this client's queue
@@ -261,6 +265,10 @@ class SchedulerClient:
     def update(self, jobs: Sequence[Job]) -> None:
         """Replace this client's queued work with ``jobs``."""
         self.cancelled += self.scheduler._update(self, jobs)
+
+    def add(self, jobs: Sequence[Job]) -> None:
+        """Queue ``jobs`` besides the work already queued."""
+        self.scheduler._update(self, jobs, replace=False)
 
     def drain(self) -> list[Result]:
         """Take every finished result (main thread)."""

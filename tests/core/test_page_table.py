@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from napari_progressive.core.geometry import level_mappings
-from napari_progressive.core.page_table import bake_page_table
+from napari_progressive.core.page_table import UNKNOWN_RANGE, bake_page_table
 from napari_progressive.core.volume_planner import plan_volume
 from tests.core.test_volume_planner import ortho, pyramid
+
+UNKNOWN_RANGE_F32 = tuple(float(np.float32(v)) for v in UNKNOWN_RANGE)
 
 
 def decode(table, row, cell):
@@ -66,3 +68,30 @@ def test_resident_bricks_are_used_at_their_own_level_and_nothing_resident_is_emp
             assert decode(table, row, cell) == (finest, 1, slots[b.key][1])
     empty = bake_page_table(plan, maps, {}, np.zeros(3), lambda lv: (0.0, 1.0, 0.0))
     assert not empty.cells[..., 3].any()
+
+
+def test_a_cell_carries_the_value_range_of_the_brick_it_names():
+    levels = pyramid()
+    maps = level_mappings(levels)
+    plan = plan_volume(levels, ortho((512.0, 512.0, 512.0), 300), slots=4096)
+    finest = min(b.key.level for b in plan.bricks)
+    slots = {b.key: (0, i) for i, b in enumerate(plan.bricks) if b.key.level > finest}
+    ranges = {key: (float(slot), float(slot) + 0.5) for key, (_, slot) in slots.items()}
+    unknown = next(iter(slots))
+    del ranges[unknown]  # a brick whose range is unknown is never skipped
+    table = bake_page_table(plan, maps, slots, np.zeros(3), lambda lv: (0.0, 0.0, 1.0), ranges)
+    assert table.ranges.shape == (*table.shape, 2)
+    seen_unknown = False
+    for z, r, c in np.ndindex(*table.shape):
+        texel = table.cells[z, r, c]
+        low, high = table.ranges[z, r, c]
+        if texel[3] == 0:
+            continue
+        slot = int(texel[0]) + 256 * int(texel[1])
+        key = next(k for k, v in slots.items() if v == (0, slot))
+        if key == unknown:
+            seen_unknown = True
+            assert (low, high) == UNKNOWN_RANGE_F32
+        else:  # the brick's own range, also in the cells of missing finer bricks
+            assert (low, high) == (slot, slot + 0.5)
+    assert seen_unknown

@@ -11,6 +11,7 @@ coarsest level, as napari's multiscale layer does.
 
 import numpy as np
 import pytest
+from napari.utils import Colormap
 
 import napari_progressive as npg
 from napari_progressive.sources.arrays import ArrayPyramidSource
@@ -104,6 +105,34 @@ def test_napari_3d_controls_work_on_the_progressive_volume(viewer, shot, control
             setattr(layer, name, value)
     got, want = _shots(viewer, shot, prog, ref)
     _assert_same(got, want, **BRICKS)
+
+
+#: Mostly empty: two bright balls in zeros, so that most bricks are skipped whole.
+SPARSE = np.where(
+    ((X - 30) ** 2 + (Y - 40) ** 2 + (Z - 20) ** 2 < 100)
+    | ((X - 70) ** 2 + (Y - 30) ** 2 + (Z - 44) ** 2 < 64),
+    VOLUME,
+    0,
+).astype(np.uint16)
+
+
+@pytest.mark.parametrize("rendering", ["mip", "iso", "translucent"])
+def test_bricks_skipped_for_their_value_range_change_no_pixel(viewer, shot, rendering):
+    levels = [SPARSE, SPARSE[::2, ::2, ::2].copy(), SPARSE[::4, ::4, ::4].copy()]
+    if rendering == "iso":  # napari's iso threshold is in data units for float data
+        levels = [lv.astype(np.float32) for lv in levels]
+    ref, prog = _pair(viewer, levels)
+    _to_3d(viewer)
+    for layer in (ref, prog):
+        layer.rendering = rendering
+        layer.iso_threshold = 500.0
+        if rendering == "translucent":  # transparent zeros: empty bricks are skipped
+            layer.colormap = Colormap([[0, 0, 0, 0], [1, 1, 1, 1]], name="fade-in")
+    got, want = _shots(viewer, shot, prog, ref)
+    if rendering == "iso":
+        _assert_same(got, want, tol=16, share=0.1, mean=6.0)
+    else:
+        _assert_same(got, want, **BRICKS)
 
 
 def test_iso_surfaces_of_float_data_match_naparis(viewer, shot):

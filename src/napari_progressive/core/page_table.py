@@ -15,6 +15,11 @@ box's first corner (local x, y, z; w: first texel along depth), a brick's
 extent (x, y, z; w: the level), the box size in cells (x, y, z), and the
 level's overlay colour (r, g, b). Positions are level-0 data coordinates
 relative to ``origin`` (displayed order reversed: x is the last displayed axis).
+
+``ranges`` holds, per cell, the lowest and highest value (data units, border
+included) of the brick the cell names: the ray march skips a brick that
+cannot change its result (a MIP's brick below the best so far, an isosurface
+above every value), so empty space costs one lookup per brick.
 """
 
 from __future__ import annotations
@@ -37,13 +42,16 @@ if TYPE_CHECKING:
 MAX_CELLS = 32
 #: Atlas slots one page may hold (the cell stores 16 bits of slot).
 MAX_SLOTS_PER_PAGE = 2**16
+#: The value range of a brick whose range is unknown: it is never skipped.
+UNKNOWN_RANGE = (-3e38, 3e38)
 
 
 @dataclass(frozen=True)
 class PageTable:
-    """The baked table (``cells``: depth, rows, columns, RGBA) and its level ``rows``."""
+    """The baked table (``cells``: depth, rows, columns, RGBA), its ``ranges`` and ``rows``."""
 
     cells: np.ndarray
+    ranges: np.ndarray
     rows: np.ndarray
     levels: tuple[int, ...]
 
@@ -60,30 +68,38 @@ def bake_page_table(
     slots: Mapping[BrickKey, tuple[int, int]],
     origin: np.ndarray,
     colour_of: Callable[[int], tuple[float, float, float]],
+    ranges: Mapping[BrickKey, tuple[float, float]] | None = None,
 ) -> PageTable:
     """The table for ``plan`` given the resident bricks' ``(page, slot)``; see the module doc.
 
     ``origin`` is the local origin in level-0 data coordinates along the
-    displayed axes (displayed order).
+    displayed axes (displayed order); ``ranges`` the resident bricks' value
+    ranges (a brick missing there is never skipped).
     """
     by_level: dict[int, list[BrickKey]] = {}
     for b in plan.bricks:
         by_level.setdefault(b.key.level, []).append(b.key)
     levels = tuple(sorted(by_level))
     if not levels:
-        return PageTable(np.zeros((1, 1, 1, 4), np.uint8), np.zeros((0, 4, 4), np.float32), ())
+        return PageTable(
+            np.zeros((1, 1, 1, 4), np.uint8),
+            np.zeros((1, 1, 1, 2), np.float32),
+            np.zeros((0, 4, 4), np.float32),
+            (),
+        )
     template = plan.bricks[0].key
     displayed, plane = template.displayed, template.plane
     axes = list(displayed)
     centre = np.asarray(plan.view.centre, dtype=float)
     grids = {lv: _BrickGrid(mappings[lv], axes) for lv in levels}
     boxes = {lv: _box(by_level[lv], grids[lv], centre) for lv in levels}
-    resident = _resident_codes(slots, displayed, plane)
+    resident = _resident_codes(slots, ranges or {}, displayed, plane)
     row_of = {lv: k for k, lv in enumerate(levels)}
     depth = sum(int(hi[0] - lo[0]) for lo, hi in boxes.values())
     side_r = max(int(hi[1] - lo[1]) for lo, hi in boxes.values())
     side_c = max(int(hi[2] - lo[2]) for lo, hi in boxes.values())
     cells = np.zeros((depth, side_r, side_c, 4), np.uint8)
+    cell_ranges = np.zeros((depth, side_r, side_c, 2), np.float32)
     rows = np.zeros((len(levels), 4, 4), np.float32)
     z = 0
     for k, lv in enumerate(levels):
@@ -97,12 +113,13 @@ def bake_page_table(
         centres = grid.corner + (index + 0.5) * grid.extent
         found = np.zeros(len(index), dtype=bool)
         out = np.zeros((len(index), 4), np.uint8)
+        out_ranges = np.zeros((len(index), 2), np.float32)
         for coarser in levels[k:]:
             codes = resident.get(coarser)
             if codes is None:
                 continue
             at = grids[coarser].brick_of(centres)
-            keys, table = codes
+            keys, table, value_ranges = codes
             pos = np.searchsorted(keys, _encode(at))
             pos = np.minimum(pos, len(keys) - 1)
             hit = ~found & (keys[pos] == _encode(at))
@@ -110,15 +127,17 @@ def bake_page_table(
             out[hit] = np.stack(
                 [slot & 255, slot >> 8, page, np.full_like(slot, row_of[coarser] + 1)], axis=1
             )
+            out_ranges[hit] = value_ranges[pos[hit]]
             found |= hit
         cells[z : z + shape[0], : shape[1], : shape[2]] = out.reshape(*shape, 4)
+        cell_ranges[z : z + shape[0], : shape[1], : shape[2]] = out_ranges.reshape(*shape, 2)
         first = grid.corner + lo * grid.extent - origin
         rows[k, 0] = (*first[::-1], z)
         rows[k, 1] = (*grid.extent[::-1], lv)
         rows[k, 2] = (*np.asarray(shape[::-1], float), 0.0)
         rows[k, 3] = (*colour_of(lv), 1.0)
         z += shape[0]
-    return PageTable(cells, rows, levels)
+    return PageTable(cells, cell_ranges, rows, levels)
 
 
 class _BrickGrid:
@@ -153,17 +172,20 @@ def _encode(index: np.ndarray) -> np.ndarray:
 
 def _resident_codes(
     slots: Mapping[BrickKey, tuple[int, int]],
+    ranges: Mapping[BrickKey, tuple[float, float]],
     displayed: tuple[int, int, int],
     plane: tuple[tuple[int, int], ...],
-) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Per level, the sorted codes of its resident bricks at this slice and their (page, slot)."""
-    per_level: dict[int, list[tuple[tuple[int, int, int], tuple[int, int]]]] = {}
-    for key, where in slots.items():
+) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per level, the sorted codes of its resident bricks at this slice, (page, slot), range."""
+    per_level: dict[int, list[BrickKey]] = {}
+    for key in slots:
         if key.displayed == displayed and key.plane == plane:
-            per_level.setdefault(key.level, []).append((key.brick, where))
+            per_level.setdefault(key.level, []).append(key)
     out = {}
-    for lv, items in per_level.items():
-        codes = _encode(np.array([b for b, _ in items], dtype=np.int64))
+    for lv, keys in per_level.items():
+        codes = _encode(np.array([k.brick for k in keys], dtype=np.int64))
         order = np.argsort(codes)
-        out[lv] = (codes[order], np.array([w for _, w in items], dtype=np.int64)[order])
+        where = np.array([slots[k] for k in keys], dtype=np.int64)[order]
+        value_ranges = np.array([ranges.get(k, UNKNOWN_RANGE) for k in keys], np.float32)[order]
+        out[lv] = (codes[order], where, value_ranges)
     return out

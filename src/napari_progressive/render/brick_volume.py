@@ -25,7 +25,11 @@ from vispy.visuals import Visual
 from vispy.visuals.transforms import MatrixTransform
 
 from napari_progressive.core.bricks import BRICK_TEXELS
-from napari_progressive.core.page_table import MAX_SLOTS_PER_PAGE, bake_page_table
+from napari_progressive.core.page_table import (
+    MAX_SLOTS_PER_PAGE,
+    UNKNOWN_RANGE,
+    bake_page_table,
+)
 from napari_progressive.render.atlas import TextureAtlas
 from napari_progressive.render.folding import folded_matrix, snapped_origin
 from napari_progressive.render.palette import level_colour
@@ -102,6 +106,10 @@ class BrickVolumeVisual(Visual):
         self._use_format(fmt)
         init_colour(self.shared_program, fmt.value_scale)
         self.shared_program["u_table"] = Texture3D(np.zeros((1, 1, 1, 4), np.uint8))
+        self.shared_program["u_ranges"] = Texture3D(
+            np.zeros((1, 1, 1, 2), np.float32), format="rg", internalformat="rg32f"
+        )
+        self._ranges: dict[BrickKey, tuple[float, float]] = {}
         self.shared_program["u_table_shape"] = (1.0, 1.0, 1.0)
         self._rows = Texture2D(
             np.zeros((MAX_ROWS, 4, 4), np.float32),
@@ -151,10 +159,12 @@ class BrickVolumeVisual(Visual):
         """Queue ``brick`` (``BRICK_TEXELS`` a side, texture dtype) for upload at a coming draw."""
         if self._plan is not None and key in self._plan.keys:
             self._atlas.stage(key, brick)
+            self._ranges[key] = value_range(brick)
 
     def forget_tiles(self, fmt: TextureFormat) -> None:
         """Drop every brick (their texture values changed); hold ``fmt`` now."""
         self._atlas.reset(fmt)
+        self._ranges = {}
         self._use_format(fmt)
         self._table_dirty = True
         self.update()
@@ -353,8 +363,14 @@ class BrickVolumeVisual(Visual):
             key: divmod(pool.slot(key), pool.slots_per_page)  # type: ignore[misc]
             for key in pool.keys()  # noqa: SIM118 - a pool is not a mapping
         }
-        table = bake_page_table(self._plan, self._mappings, slots, self._origin, level_colour)
+        self._ranges = {k: r for k, r in self._ranges.items() if k in slots or k in self._plan.keys}
+        table = bake_page_table(
+            self._plan, self._mappings, slots, self._origin, level_colour, self._ranges
+        )
         self.shared_program["u_table"] = Texture3D(table.cells, interpolation="nearest")
+        self.shared_program["u_ranges"] = Texture3D(
+            table.ranges, interpolation="nearest", format="rg", internalformat="rg32f"
+        )
         d, r, c = table.shape
         self.shared_program["u_table_shape"] = (float(c), float(r), float(d))
         rows = np.zeros((MAX_ROWS, 4, 4), np.float32)
@@ -363,6 +379,14 @@ class BrickVolumeVisual(Visual):
         self.shared_program["u_n_rows"] = float(min(len(table.rows), MAX_ROWS))
         self._drawn = [b for b in self._plan.bricks if b.key in pool]
         self._table_dirty = False
+
+
+def value_range(brick: np.ndarray) -> tuple[float, float]:
+    """The lowest and highest value of ``brick`` (texture values are data values), NaN aside."""
+    low, high = float(brick.min()), float(brick.max())
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return UNKNOWN_RANGE  # NaN or inf inside: never skipped
+    return low, high
 
 
 #: Bytes of one brick page at most: pages come and go whole under the budget.

@@ -4,10 +4,12 @@ The ray enters the level-0 box as vispy's volume does (box faces, near plane)
 and is cut into segments, one per page-table cell: the cell names the brick
 to sample (the finest resident one there, ``core.page_table``), and the
 segment is sampled at that brick's level with a step of ``relative_step_size``
-of its voxels. Every rendering mode weights a sample by its step over the step
-of the finest level the view plans (``u_unit``: the level that matches screen
-pixels at the focus), so opacity and attenuation do not change with the level
-of a brick and look, at any zoom, as napari's do over the level on screen.
+of its voxels, unless the brick's value range (``u_ranges``) shows that it
+cannot change the result (``MODES[...]["skip"]``). Every rendering mode
+weights a sample by its step over the step of the finest level the view
+plans (``u_unit``: the level that matches screen pixels at the focus), so
+opacity and attenuation do not change with the level of a brick and look,
+at any zoom, as napari's do over the level on screen.
 Positions are level-0 data coordinates relative to the visual's local origin
 (x, y, z: the displayed axes reversed).
 """
@@ -53,6 +55,7 @@ _CLIP_TESTS = "\n".join(
 
 _MARCH = f"""
 uniform sampler3D u_table;
+uniform sampler3D u_ranges;
 uniform vec3 u_table_shape;
 uniform sampler2D u_rows;
 uniform float u_n_rows;
@@ -85,6 +88,16 @@ float g_page;
 vec3 g_lo;     // its first corner (local)
 vec3 g_voxel;  // its level's voxel size (level-0 units)
 float g_row;   // its level's row in the page table
+vec2 g_range;  // its lowest and highest value, border included
+
+// A brick saved for the refinement after the march (see save_brick).
+vec3 s_slot;
+float s_page;
+vec3 s_lo;
+vec3 s_voxel;
+
+void save_brick() {{ s_slot = g_slot; s_page = g_page; s_lo = g_lo; s_voxel = g_voxel; }}
+void restore_brick() {{ g_slot = s_slot; g_page = s_page; g_lo = s_lo; g_voxel = s_voxel; }}
 
 vec4 row_texel(float row, float i) {{
     return texture2D(u_rows, vec2((i + 0.5) / 4.0, (row + 0.5) / {float(MAX_ROWS)}));
@@ -138,7 +151,8 @@ float find_segment(vec3 p, vec3 inv, out bool found) {{
         vec3 cell_lo = corner.xyz + cell * extent;
         end = min(end, exit_distance(p, inv, cell_lo, cell_lo + extent));
         if (any(lessThan(cell, vec3(0.0))) || any(greaterThanEqual(cell, size))) return end;
-        vec4 t = texture3D(u_table, (cell + vec3(0.0, 0.0, corner.w) + 0.5) / u_table_shape);
+        vec3 tc = (cell + vec3(0.0, 0.0, corner.w) + 0.5) / u_table_shape;
+        vec4 t = texture3D(u_table, tc);
         float brick_row = floor(t.a * 255.0 + 0.5) - 1.0;
         if (brick_row < 0.0) return end;
         vec4 brick_corner = row_texel(brick_row, 0.0);
@@ -154,6 +168,7 @@ float find_segment(vec3 p, vec3 inv, out bool found) {{
             floor(s / (u_slot_grid.x * u_slot_grid.y))
         );
         g_row = brick_row;
+        g_range = texture3D(u_ranges, tc).rg;
         found = true;
         return end;
     }}
@@ -165,15 +180,6 @@ float sample_value(vec3 p) {{
     vec3 texel = g_slot + BORDER + (p - g_lo) / g_voxel;
     texel = clamp(texel, g_slot + 0.5, g_slot + TEXELS - 0.5);
     return data_value(page_texel(g_page, texel / u_page_shape));
-}}
-
-// The data value at p from whichever brick holds it, or ``otherwise`` where none
-// does or p lies outside the volume (slower: for refinement and gradients).
-float value_anywhere(vec3 p, vec3 inv, float otherwise) {{
-    if (any(lessThan(p, u_box_lo)) || any(greaterThan(p, u_box_hi)) || clipped(p)) return otherwise;
-    bool found;
-    find_segment(p, inv, found);
-    return found ? sample_value(p) : otherwise;
 }}
 
 vec4 with_overlay(vec4 c, float row) {{
@@ -211,7 +217,7 @@ void main() {{
         bool found;
         float span_left = find_segment(front + ray * (t + nudge), inv, found);
         float end = min(total, t + nudge + max(span_left, nudge));
-        if (found) {{
+        if (found && !($skip)) {{
             float voxel = min(g_voxel.x, min(g_voxel.y, g_voxel.z));
             float dt = dt0 * max(1.0, floor(voxel / u_unit + 0.5));
             float weight = dt / dt0;
@@ -239,23 +245,29 @@ void main() {{
 
 FRAGMENT = page_sampling(3) + COLOUR + _MARCH
 
-#: Per rendering mode: what runs before the march, for each sample and after.
-#: A sample has ``val`` (data units), ``loc``, ``weight`` (its step over the
-#: finest planned step), ``dt`` (the step) and ``g_row``; ``done`` ends the march early.
+#: Per rendering mode: what runs before the march, for each sample and after,
+#: and when a brick is skipped whole (its value range ``g_range`` cannot change
+#: the result). A sample has ``val`` (data units), ``loc``, ``weight`` (its step
+#: over the finest planned step), ``dt`` (the step) and ``g_row``; ``done``
+#: ends the march early. Refinement after the march samples the brick that
+#: ``save_brick`` kept (its border covers a step either side).
 MODES: dict[str, dict[str, str]] = {
     "mip": {
         "before_loop": "float best = u_mip_cutoff; float best_row = -1.0; float best_dt = 0.0;",
+        "skip": "g_range.y <= best",
         "in_loop": """
             if (val > best) {
                 best = val; best_row = g_row; depth_point = loc; best_dt = dt;
+                save_brick();
                 if (best >= max(u_clim.x, u_clim.y)) done = true;
             }""",
         "after_loop": """
             if (best_row < 0.0) discard;
             // refine around the best sample in tenths of its step, as vispy does
+            restore_brick();
             vec3 at = depth_point - ray * (0.5 * best_dt);
             for (int i = 0; i < 10; i++) {
-                float v = value_anywhere(at, inv, best);
+                float v = sample_value(at);
                 if (v > best) { best = v; depth_point = at; }
                 at += ray * (0.1 * best_dt);
             }
@@ -263,16 +275,19 @@ MODES: dict[str, dict[str, str]] = {
     },
     "minip": {
         "before_loop": "float best = u_minip_cutoff; float best_row = -1.0; float best_dt = 0.0;",
+        "skip": "g_range.x >= best",
         "in_loop": """
             if (val < best) {
                 best = val; best_row = g_row; depth_point = loc; best_dt = dt;
+                save_brick();
                 if (best <= min(u_clim.x, u_clim.y)) done = true;
             }""",
         "after_loop": """
             if (best_row < 0.0) discard;
+            restore_brick();
             vec3 at = depth_point - ray * (0.5 * best_dt);
             for (int i = 0; i < 10; i++) {
-                float v = value_anywhere(at, inv, best);
+                float v = sample_value(at);
                 if (v < best) { best = v; depth_point = at; }
                 at += ray * (0.1 * best_dt);
             }
@@ -283,6 +298,7 @@ MODES: dict[str, dict[str, str]] = {
             float best = u_mip_cutoff; float best_row = -1.0;
             float sumval = 0.0;
             float span = u_clim.y - u_clim.x;""",
+        "skip": "false",
         "in_loop": """
             float norm = clamp((val - u_clim.x) / (span != 0.0 ? span : 1.0), 0.0, 1.0);
             sumval += u_relative_step_size * weight * norm;
@@ -298,6 +314,7 @@ MODES: dict[str, dict[str, str]] = {
     },
     "translucent": {
         "before_loop": "vec4 acc = vec4(0.0); float first_row = -1.0;",
+        "skip": "g_range.x == g_range.y && colour_of(g_range.x).a <= 0.0",
         "in_loop": """
             vec4 c = colour_of(val);
             float alpha = 1.0 - pow(max(1.0 - c.a, 0.0), weight);
@@ -311,6 +328,7 @@ MODES: dict[str, dict[str, str]] = {
     },
     "additive": {
         "before_loop": "vec4 acc = vec4(0.0); float first_row = -1.0;",
+        "skip": "false",
         "in_loop": """
             vec4 c = clamp(colour_of(val), 0.0, 1.0);
             acc = 1.0 - (1.0 - acc) * pow(1.0 - c, vec4(weight));
@@ -319,6 +337,7 @@ MODES: dict[str, dict[str, str]] = {
     },
     "average": {
         "before_loop": "float total_weight = 0.0; float mean = 0.0; float first_row = -1.0;",
+        "skip": "false",
         "in_loop": """
             total_weight += weight;
             mean += (val - mean) * weight / total_weight;
@@ -326,40 +345,46 @@ MODES: dict[str, dict[str, str]] = {
         "after_loop": "gl_FragColor = with_overlay(colour_of(mean), first_row);",
     },
     "iso": {
-        "before_loop": "bool hit = false; float hit_row = -1.0;",
+        "before_loop": """
+            bool hit = false; float hit_row = -1.0; float hit_val = 0.0; float hit_dt = 0.0;""",
+        "skip": "g_range.y <= u_threshold",
         "in_loop": """
             if (val > u_threshold) {
-                // back up one step and find the crossing in tenths of a step
-                vec3 at = loc - ray * dt;
-                float crossing = val;
-                for (int i = 0; i < 10; i++) {
-                    float v = value_anywhere(at, inv, val);
-                    if (v > u_threshold) { crossing = v; break; }
-                    at += ray * dt * 0.1;
-                }
-                // The gradient from six neighbours (as vispy's volume), and the
-                // brightest of them as the surface's value, lit by a headlight.
-                vec3 d = 1.5 * g_voxel;
-                float best = crossing;
-                vec3 n = vec3(0.0);
-                for (int axis = 0; axis < 3; axis++) {
-                    vec3 e = vec3(0.0);
-                    e[axis] = d[axis];
-                    float lo = value_anywhere(at - e, inv, crossing);
-                    float hi = value_anywhere(at + e, inv, crossing);
-                    n[axis] = lo - hi;
-                    best = max(best, max(lo, hi));
-                }
-                n = length(n) > 0.0 ? normalize(n) : -ray;
-                if (dot(n, ray) > 0.0) n = -n;
-                float lambert = clamp(dot(n, -ray), 0.0, 1.0);
-                float specular = pow(max(dot(n, -ray), 0.0), 40.0);
-                float lit = best * (0.2 + lambert) + specular * (u_clim.y - u_clim.x);
-                gl_FragColor = vec4(colour_of(lit).rgb, colour_of(best).a);
-                hit = true; hit_row = g_row; depth_point = at; done = true;
+                hit = true; hit_row = g_row; hit_val = val; hit_dt = dt;
+                depth_point = loc; done = true;
+                save_brick();
             }""",
         "after_loop": """
             if (!hit) discard;
+            restore_brick();
+            // back up one step and find the crossing in tenths of a step
+            vec3 at = depth_point - ray * hit_dt;
+            float crossing = hit_val;
+            for (int i = 0; i < 10; i++) {
+                float v = sample_value(at);
+                if (v > u_threshold) { crossing = v; break; }
+                at += ray * hit_dt * 0.1;
+            }
+            // The gradient from six neighbours a voxel away (within the brick's
+            // border), the brightest of them as the surface's value, a headlight.
+            vec3 d = g_voxel;
+            float best = crossing;
+            vec3 n = vec3(0.0);
+            for (int axis = 0; axis < 3; axis++) {
+                vec3 e = vec3(0.0);
+                e[axis] = d[axis];
+                float lo = sample_value(at - e);
+                float hi = sample_value(at + e);
+                n[axis] = lo - hi;
+                best = max(best, max(lo, hi));
+            }
+            n = length(n) > 0.0 ? normalize(n) : -ray;
+            if (dot(n, ray) > 0.0) n = -n;
+            float lambert = clamp(dot(n, -ray), 0.0, 1.0);
+            float specular = pow(max(dot(n, -ray), 0.0), 40.0);
+            float lit = best * (0.2 + lambert) + specular * (u_clim.y - u_clim.x);
+            gl_FragColor = vec4(colour_of(lit).rgb, colour_of(best).a);
+            depth_point = at;
             gl_FragColor = with_overlay(gl_FragColor, hit_row);""",
     },
 }

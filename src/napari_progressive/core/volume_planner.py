@@ -187,7 +187,7 @@ def _planned(box: _Box, tier: int, error: float, depth: float) -> PlannedBrick:
     )
 
 
-def _plane_of(level: Level, mapping: LevelMapping, view: VolumeView) -> tuple | None:
+def hidden_plane(level: Level, mapping: LevelMapping, view: VolumeView) -> tuple | None:
     """``(axis, level pixel)`` of every hidden axis at the view's point; None outside."""
     displayed = view.displayed
     if len(view.point) != level.ndim:
@@ -206,7 +206,7 @@ def _plane_of(level: Level, mapping: LevelMapping, view: VolumeView) -> tuple | 
 def _grid_bricks(level: Level, lv: int, mapping: LevelMapping, view: VolumeView) -> list[_Box]:
     """Every brick of level ``lv`` at the view's slice point."""
     displayed = _displayed3(view)
-    plane = _plane_of(level, mapping, view)
+    plane = hidden_plane(level, mapping, view)
     if plane is None:
         return []
     grid = brick_grid(level, displayed)
@@ -223,7 +223,7 @@ def _children(
     lv = parent.key.level - 1
     level, mapping = levels[lv], maps[lv]
     displayed = parent.key.displayed
-    plane = _plane_of(level, mapping, view)
+    plane = hidden_plane(level, mapping, view)
     if plane is None:
         return []
     axes = list(displayed)
@@ -289,34 +289,20 @@ class _Scene:
         ]
 
     def _corners(self, boxes: Sequence[_Box]) -> np.ndarray:
-        lo = np.array([b.lo for b in boxes])
-        hi = np.array([b.hi for b in boxes])
-        pick = np.array(list(itertools.product((0, 1), repeat=3)), dtype=bool)  # (8, 3)
-        return np.where(pick[None], hi[:, None], lo[:, None])  # (n, 8, 3)
+        return box_corners(np.array([b.lo for b in boxes]), np.array([b.hi for b in boxes]))
 
     def unclipped(self, boxes: Sequence[_Box]) -> np.ndarray:
         """Whether each box meets every clipping plane's kept side."""
-        keep = np.ones(len(boxes), dtype=bool)
         if not boxes:
-            return keep
-        corners = self._corners(boxes)
-        for pos, normal in self.planes:
-            keep &= np.any((corners - pos) @ normal >= 0, axis=1)
-        return keep
+            return np.ones(0, dtype=bool)
+        return on_kept_sides(self._corners(boxes), self.planes)
 
     def inside(self, boxes: Sequence[_Box]) -> np.ndarray:
         """Whether each box meets the frustum and every clipping plane's kept side."""
         if not boxes:
             return np.zeros(0, dtype=bool)
         corners = self._corners(boxes)
-        homo = np.concatenate([corners, np.ones((*corners.shape[:2], 1))], axis=-1)
-        clip = homo @ self.to_clip.T  # (n, 8, 4)
-        w = clip[..., 3]
-        keep = np.any(w > 0, axis=1)
-        for axis in (0, 1):  # left/right, bottom/top: depth is not culled
-            keep &= ~np.all(clip[..., axis] > w, axis=1)
-            keep &= ~np.all(clip[..., axis] < -w, axis=1)
-        return keep & self.unclipped(boxes)
+        return in_frustum(corners, self.to_clip) & on_kept_sides(corners, self.planes)
 
     def errors(self, boxes: Sequence[_Box]) -> np.ndarray:
         """Each box's voxel size on screen over the size it deserves there."""
@@ -337,7 +323,40 @@ class _Scene:
         """Each box centre's distance in front of the camera (eye depth, smaller is nearer)."""
         if not boxes:
             return np.zeros(0)
-        centre = (np.array([b.lo for b in boxes]) + np.array([b.hi for b in boxes])) / 2
-        homo = np.concatenate([centre, np.ones((len(boxes), 1))], axis=1)
-        clip = homo @ self.to_clip.T
-        return clip[:, 2] / np.maximum(np.abs(clip[:, 3]), 1e-12)
+        lo, hi = np.array([b.lo for b in boxes]), np.array([b.hi for b in boxes])
+        return box_depths(lo, hi, self.to_clip)
+
+
+def box_corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The 8 corners of each box ``[lo, hi]`` (``n x 3`` each): ``n x 8 x 3``."""
+    pick = np.array(list(itertools.product((0, 1), repeat=3)), dtype=bool)  # (8, 3)
+    return np.where(pick[None], hi[:, None], lo[:, None])
+
+
+def in_frustum(corners: np.ndarray, to_clip: np.ndarray) -> np.ndarray:
+    """Whether each box (its ``corners``) may meet the frustum's sides (depth is not culled)."""
+    homo = np.concatenate([corners, np.ones((*corners.shape[:2], 1))], axis=-1)
+    clip = homo @ to_clip.T  # (n, 8, 4)
+    w = clip[..., 3]
+    keep = np.any(w > 0, axis=1)
+    for axis in (0, 1):  # left/right, bottom/top
+        keep &= ~np.all(clip[..., axis] > w, axis=1)
+        keep &= ~np.all(clip[..., axis] < -w, axis=1)
+    return keep
+
+
+def box_depths(lo: np.ndarray, hi: np.ndarray, to_clip: np.ndarray) -> np.ndarray:
+    """Each box centre's normalised depth in front of the camera (smaller is nearer)."""
+    centre = (lo + hi) / 2
+    clip = np.concatenate([centre, np.ones((len(centre), 1))], axis=1) @ to_clip.T
+    return clip[:, 2] / np.maximum(np.abs(clip[:, 3]), 1e-12)
+
+
+def on_kept_sides(
+    corners: np.ndarray, planes: Sequence[tuple[np.ndarray, np.ndarray]]
+) -> np.ndarray:
+    """Whether each box (its ``corners``) meets the kept side of every ``(position, normal)``."""
+    keep = np.ones(len(corners), dtype=bool)
+    for pos, normal in planes:
+        keep &= np.any((corners - pos) @ normal >= 0, axis=1)
+    return keep

@@ -116,7 +116,7 @@ SPARSE = np.where(
 ).astype(np.uint16)
 
 
-@pytest.mark.parametrize("rendering", ["mip", "iso", "translucent"])
+@pytest.mark.parametrize("rendering", ["mip", "attenuated_mip", "iso", "translucent"])
 def test_bricks_skipped_for_their_value_range_change_no_pixel(viewer, shot, rendering):
     levels = [SPARSE, SPARSE[::2, ::2, ::2].copy(), SPARSE[::4, ::4, ::4].copy()]
     if rendering == "iso":  # napari's iso threshold is in data units for float data

@@ -298,7 +298,8 @@ MODES: dict[str, dict[str, str]] = {
             float best = u_mip_cutoff; float best_row = -1.0;
             float sumval = 0.0;
             float span = u_clim.y - u_clim.x;""",
-        "skip": "false",
+        # below the contrast range a brick adds no attenuation and cannot win
+        "skip": "g_range.y <= u_clim.x && best >= g_range.y * exp(-u_attenuation * (sumval - 1.0))",
         "in_loop": """
             float norm = clamp((val - u_clim.x) / (span != 0.0 ? span : 1.0), 0.0, 1.0);
             sumval += u_relative_step_size * weight * norm;

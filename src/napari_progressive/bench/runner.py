@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from napari_progressive.bench.floor import FetchFloor
 from napari_progressive.bench.heartbeat import Heartbeat
 from napari_progressive.sources.faults import FaultInjectingSource
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
 MODES = ("napari-sync", "napari-async", "progressive")
 #: Camera moves per second on a continuous path (a drag at display rate).
 CONTINUOUS_HZ = 30.0
+#: Seconds the first view may take to show content and to complete.
+OPEN_TIMEOUT = 300.0
 
 
 class _Frames:
@@ -113,6 +117,9 @@ def _walk(
 
     resize_canvas(viewer, *scenario.canvas_size(quick))
     viewer.dims.ndisplay = scenario.ndisplay
+    if scenario.angles is not None:
+        viewer.scene.camera.angles = scenario.angles
+    opened = time.perf_counter()
     layers = [
         _add_layer(viewer, source, mode, {**scenario.layer_kwargs, **style, **extra})
         for source, style in zip(sources, scenario.styles(len(sources)), strict=True)
@@ -130,7 +137,13 @@ def _walk(
         sources,
         floor,
     )
-    _settle(run, since=time.perf_counter(), timeout=120)
+    first_content = _until(run.app, lambda: _shows_content(run), OPEN_TIMEOUT)
+    complete = _settle(run, since=opened, timeout=OPEN_TIMEOUT)
+    opening = {
+        "first_content_s": first_content - opened if first_content else None,
+        "complete_s": complete - opened if complete else None,
+        **_volume_detail(run),
+    }
     path = scenario.path(sources[0].inner, quick)
     if scenario.continuous:  # a drag starts from a settled view at its first position
         _move(viewer, path[0])
@@ -148,6 +161,7 @@ def _walk(
         "mode": mode,
         "renderer": _renderer(canvas),
         "layers": len(layers),
+        "open": opening,
         "steps": steps,
         **_summary(steps),
         **totals,
@@ -191,7 +205,11 @@ def _step(run: _Run, step: Step) -> dict[str, Any]:
     first = _until(run.app, lambda: run.frames.count > drawn0, timeout=60)
     full = _settle(run, since=t0, timeout=120)
     out = _record(run, reads0, drawn0, t0, first, t0, full)
-    return {**out, **_progressive_step(run, ledger0, out["full_resolution_s"])}
+    return {
+        **out,
+        **_progressive_step(run, ledger0, out["full_resolution_s"]),
+        **_volume_detail(run),
+    }
 
 
 def _continuous(run: _Run, path: list[Step]) -> dict[str, Any]:
@@ -283,6 +301,50 @@ def _progressive_step(run: _Run, ledger0: dict[str, int], full_s: float | None) 
         if out["floor_s"] > 0:
             out["floor_ratio"] = full_s / out["floor_s"]
     return out
+
+
+def _shows_content(run: _Run) -> bool:
+    """Whether the latest frame drew data of every layer."""
+    if run.frames.count == 0:
+        return False
+    if run.mode == "progressive":
+        import napari_progressive as npg
+
+        return all(npg.stats(layer).levels for layer in run.layers)
+    return all(layer.loaded for layer in run.layers)
+
+
+def _volume_detail(run: _Run) -> dict[str, Any]:
+    """3D: the level drawn at the camera's centre, its voxels on screen and the 1 px level.
+
+    napari's multiscale volume draws one level (its coarsest); a progressive
+    layer the finest planned level whose brick holds the centre.
+    """
+    if run.viewer.dims.ndisplay != 3:
+        return {}
+    layer, levels = run.layers[0], run.sources[0].inner.levels
+    data_per_px = 1.0 / run.viewer.camera.zoom  # the layers' scale is 1
+    if run.mode == "progressive":
+        plan = layer.loader.volume_plan
+        if plan is None or not plan.bricks:
+            return {}
+        data_per_px = plan.view.data_per_screen_px
+        centre = np.asarray(plan.view.centre)
+        holding = [
+            b.key.level
+            for b in plan.bricks
+            if np.all(np.asarray(b.lo) <= centre) and np.all(centre < np.asarray(b.hi))
+        ]
+        level = min(holding) if holding else max(b.key.level for b in plan.bricks)
+    else:
+        level = int(layer.data_level)
+    voxel = [min(lv.scale) for lv in levels]
+    fine_enough = [i for i, v in enumerate(voxel) if v <= data_per_px]
+    return {
+        "centre_level": level,
+        "one_px_level": max(fine_enough) if fine_enough else 0,
+        "centre_voxel_px": voxel[level] / data_per_px,
+    }
 
 
 def _until(app: Any, done: Any, timeout: float) -> float | None:

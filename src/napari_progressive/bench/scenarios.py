@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from napari_progressive.datasets import mandelbrot
+from napari_progressive.datasets import mandelbulb as mandelbulb_source
 from napari_progressive.sources.arrays import ArrayPyramidSource
+from napari_progressive.sources.mandelbulb import VIEW_ANGLES
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -34,8 +36,8 @@ class Scenario:
 
     A ``continuous`` path is walked as a drag (one move per display frame,
     no waiting); otherwise each step is a jump measured until full
-    resolution. 3D scenarios set ``ndisplay=3`` and list the modes that can
-    show them (progressive 3D is not there yet).
+    resolution. 3D scenarios set ``ndisplay=3`` and the camera's first
+    ``angles``.
     """
 
     name: str
@@ -49,6 +51,7 @@ class Scenario:
     ndisplay: int = 2
     modes: tuple[str, ...] = ("napari-sync", "napari-async", "progressive")
     canvas: tuple[int, int] | None = None
+    angles: tuple[float, float, float] | None = None
 
     def canvas_size(self, quick: bool) -> tuple[int, int]:
         """Canvas width and height: the scenario's own, else by run length."""
@@ -143,6 +146,21 @@ def _drag_path(source: MultiscaleSource, quick: bool) -> list[Step]:
     return [Step((size / 2, start + 20.0 * i), 1.0) for i in range(moves)]
 
 
+def _mandelbulb_zoom_path(source: MultiscaleSource, quick: bool) -> list[Step]:
+    """Orbit the whole bulb, then zoom 2x per step toward a point of its surface."""
+    bulb: Any = source
+    whole = 0.8 * 600 / bulb.size  # the bulb fills most of a 600 px canvas
+    centre = (bulb.size / 2,) * 3
+    a, b, c = VIEW_ANGLES
+    orbit = [
+        Step(centre, whole, angles=(a, b + 40.0 * (i + 1), c)) for i in range(1 if quick else 2)
+    ]
+    turned = orbit[-1].angles
+    surface = bulb.surface_along_x()
+    zooms = [Step(surface, whole * 2 ** (i + 1), angles=turned) for i in range(3 if quick else 6)]
+    return orbit + zooms
+
+
 def _orbit_path(source: MultiscaleSource, quick: bool) -> list[Step]:
     """Orbit the volume 30 degrees per step, zooming in a little every other step."""
     centre = tuple(n / 2 for n in source.levels[0].shape)
@@ -203,14 +221,29 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "volume-orbit",
-            "3D view of the zarr volume orbiting and zooming at 640x480 (napari only until "
-            "progressive 3D rendering lands)",
+            "3D view of the zarr volume orbiting and zooming at 640x480 (napari: its coarsest "
+            "level; progressive: a level per brick)",
             _zarr_volume,
             _orbit_path,
             {"contrast_limits": (0, 4095)},
             ndisplay=3,
-            modes=("napari-sync", "napari-async"),
             canvas=(640, 480),
+        ),
+        Scenario(
+            "mandelbulb-zoom",
+            "3D view of the 1M^3 Mandelbulb (computed bricks) at 600x600: open, orbit, then "
+            "zoom 2x per step toward its surface (attenuated MIP)",
+            lambda quick: [mandelbulb_source()],
+            _mandelbulb_zoom_path,
+            {
+                "colormap": "magma",
+                "contrast_limits": (0, 255),
+                "rendering": "attenuated_mip",
+                "attenuation": 0.5,
+            },
+            ndisplay=3,
+            canvas=(600, 600),
+            angles=VIEW_ANGLES,
         ),
     )
 }

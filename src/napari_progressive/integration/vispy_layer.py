@@ -10,6 +10,7 @@ layer is handed what the canvas shows (``camera``).
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 #: How often a layer with pending uploads or geometry asks for a repaint (ms); tile
 #: arrivals between two repaints are shown together.
 REDRAW_INTERVAL_MS = 50
+#: The longest wait between two repaints of a brick volume whose frames are slow.
+MAX_PACED_MS = 1000
 
 
 class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
@@ -67,6 +70,7 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         self._redraw_timer = QTimer()
         self._redraw_timer.setInterval(REDRAW_INTERVAL_MS)
         self._redraw_timer.timeout.connect(self._redraw_if_needed)
+        self._requested_at = time.perf_counter()
         layer.loader.attach(node)
         self._watched_canvas: Any = None
         node.events.parent_change.connect(self._watch_canvas)
@@ -216,10 +220,26 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
     def _redraw_if_needed(self) -> None:
         canvas = self.node.canvas
         if canvas is not None and self.needs_redraw and self.node.visible:
+            self._pace()
             canvas.native.update()
         else:
             self._redraw_timer.stop()
             self.layer.view_drawn()
+
+    def _pace(self) -> None:
+        """Wait as long as a brick volume's last frame took before the next one.
+
+        A software-GL ray cast can take a second, with the CPU the workers
+        compute and read on: repainting back to back would starve them. The
+        time between two repaint requests, less the wait, is the frame.
+        """
+        now = time.perf_counter()
+        waited = self._redraw_timer.interval() / 1000
+        frame = now - self._requested_at - waited
+        self._requested_at = now
+        bricks = self._bricks is not None and self.node is self._bricks.node
+        paced = int(1000 * frame) if bricks else 0
+        self._redraw_timer.setInterval(min(MAX_PACED_MS, max(REDRAW_INTERVAL_MS, paced)))
 
     def _on_data_change(self) -> None:
         # napari slices after ``ndisplay`` changes: that is when the node switches.

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,13 +34,14 @@ from napari_progressive.core.page_table import (
 from napari_progressive.render.atlas import TextureAtlas
 from napari_progressive.render.folding import folded_matrix, snapped_origin
 from napari_progressive.render.palette import level_colour
-from napari_progressive.render.shaders import init_colour, set_colour
+from napari_progressive.render.shaders import init_colour, page_lookup, set_colour
 from napari_progressive.render.volume_shader import (
     FRAGMENT,
     MAX_CLIPPING_PLANES,
     MAX_ROWS,
     MODES,
     VERTEX,
+    clip_tests,
 )
 
 if TYPE_CHECKING:
@@ -80,6 +82,9 @@ class BrickVolumeVisual(Visual):
         self._to_document = MatrixTransform()
         self._from_document = MatrixTransform()
         super().__init__(vcode=VERTEX, fcode=FRAGMENT)
+        self._n_clip = -1  # clipping planes the shader tests
+        self._upload_base = upload_bytes_per_frame
+        self._last_upload = 0.0
         self._draw_mode = "triangle_strip"
         self._index_buffer = IndexBuffer(_STRIP)
         self.set_gl_state("translucent", cull_face=False)
@@ -105,6 +110,8 @@ class BrickVolumeVisual(Visual):
         )
         self._use_format(fmt)
         init_colour(self.shared_program, fmt.value_scale)
+        self._pages = 0
+        self._use_pages(1)
         self.shared_program["u_table"] = Texture3D(np.zeros((1, 1, 1, 4), np.uint8))
         self.shared_program["u_ranges"] = Texture3D(
             np.zeros((1, 1, 1, 2), np.float32), format="rg", internalformat="rg32f"
@@ -189,7 +196,9 @@ class BrickVolumeVisual(Visual):
         """Clip to the kept side of each plane (level-0 data coordinates, displayed order)."""
         planes = tuple(planes)[:MAX_CLIPPING_PLANES]
         self._clipping_planes = planes
-        self.shared_program["u_n_clip"] = float(len(planes))
+        if len(planes) != self._n_clip:  # the shader is rebuilt on a change
+            self._n_clip = len(planes)
+            self.shared_program.frag["clip_tests"] = clip_tests(len(planes))
         for i in range(MAX_CLIPPING_PLANES):
             pos, normal = planes[i] if i < len(planes) else ((0.0,) * 3, (0.0, 0.0, 1.0))
             local = np.asarray(pos, dtype=float) - self._origin
@@ -316,12 +325,14 @@ class BrickVolumeVisual(Visual):
         if plan is None:
             return False
         if self._atlas.pending:
+            self._atlas.upload_bytes_per_frame = self._upload_cap()
             if self._atlas.upload(b.key for b in plan.bricks):
                 self._table_dirty = True
             if self._atlas.pending:
                 self.update()
         if self._table_dirty:
             self._bake()
+        self._use_pages(max(self._atlas.pool.pages, default=0) + 1)
         origin = self._origin[::-1]
         transforms = view.transforms
         self._to_render.matrix = folded_matrix(transforms.get_transform(), origin)
@@ -347,6 +358,22 @@ class BrickVolumeVisual(Visual):
         self.shared_program["u_page_shape"] = tuple(float(n) for n in self._atlas.page_shape[::-1])
         self.shared_program["u_slot_grid"] = tuple(float(n) for n in self._atlas.grid[::-1])
         self.shared_program["u_value_scale"] = fmt.value_scale
+
+    def _upload_cap(self) -> int:
+        """Bytes to upload now: the base cap per 30th of a second since the last upload.
+
+        A software-GL frame of a second uploads 30 times the base, so slow
+        frames do not hold the view back (at most ``MAX_UPLOAD_BYTES``).
+        """
+        now = time.perf_counter()
+        since, self._last_upload = now - self._last_upload, now
+        return int(min(MAX_UPLOAD_BYTES, self._upload_base * max(1.0, since * 30.0)))
+
+    def _use_pages(self, pages: int) -> None:
+        """Sample from the first ``pages`` pages (the shader is rebuilt when that changes)."""
+        if pages != self._pages:
+            self._pages = pages
+            self.shared_program.frag["page_lookup"] = page_lookup(3, pages)
 
     def _bind_page(self, page: int, texture: BaseTexture) -> None:
         self.shared_program[f"u_page{page}"] = texture
@@ -389,6 +416,8 @@ def value_range(brick: np.ndarray) -> tuple[float, float]:
     return low, high
 
 
+#: Bytes uploaded in one frame at most, however slow the frames.
+MAX_UPLOAD_BYTES = 64 * 2**20
 #: Bytes of one brick page at most: pages come and go whole under the budget.
 MAX_PAGE_BYTES = 64 * 2**20
 

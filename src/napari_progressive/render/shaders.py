@@ -1,6 +1,7 @@
 """GLSL snippets every progressive visual shares, and the uniforms they read.
 
-* ``page_sampling``: one sampler per atlas page and ``page_texel(page, tc)``.
+* ``page_sampling``: one sampler per atlas page and ``page_texel(page, tc)``;
+  ``page_lookup`` its body over the pages a visual holds.
 * ``COLOUR``: ``colour_of(texel)``: the texture value in data units, through
   contrast limits, gamma and a LUT, or through a label colour table.
 * ``LEVEL_OVERLAY``: the scale-debug tint and outline in a level's colour.
@@ -26,24 +27,31 @@ class Uniforms(Protocol):
     def __setitem__(self, name: str, value: Any) -> None: ...
 
 
-def page_sampling(ndim: int) -> str:
-    """Samplers ``u_page0..`` and ``vec4 page_texel(float page, vecN tc)`` for ``ndim``-D pages."""
-    sampler, lookup, vec = (
-        ("sampler2D", "texture2D", "vec2")
-        if ndim == 2
-        else (
-            "sampler3D",
-            "texture3D",
-            "vec3",
-        )
-    )
+def page_sampling(ndim: int, body: str | None = None) -> str:
+    """Samplers ``u_page0..`` and ``vec4 page_texel(float page, vecN tc)`` for ``ndim``-D pages.
+
+    ``body`` is the function's body: by default ``page_lookup(ndim, MAX_PAGES)``;
+    a visual that knows how many pages it holds passes a template variable
+    (``"$page_lookup"``) and fills it with fewer branches.
+    """
+    sampler, vec = ("sampler2D", "vec2") if ndim == 2 else ("sampler3D", "vec3")
     samplers = "\n".join(f"uniform {sampler} u_page{i};" for i in range(MAX_PAGES))
+    body = page_lookup(ndim, MAX_PAGES) if body is None else body
+    return f"{samplers}\nvec4 page_texel(float page, {vec} tc) {{\n{body}\n}}\n"
+
+
+def page_lookup(ndim: int, pages: int) -> str:
+    """The body of ``page_texel`` over the first ``pages`` pages: a branch per page.
+
+    Software GL runs every branch's texture fetch for every sample, so fewer
+    branches make a cheaper sample.
+    """
+    lookup = "texture2D" if ndim == 2 else "texture3D"
     branches = "\n".join(
         f"    {'else ' if i else ''}if (page < {i}.5) return {lookup}(u_page{i}, tc);"
-        for i in range(MAX_PAGES)
+        for i in range(max(1, pages))
     )
-    body = f"vec4 page_texel(float page, {vec} tc) {{\n{branches}\n    return vec4(0.0);\n}}\n"
-    return f"{samplers}\n{body}"
+    return f"{branches}\n    return vec4(0.0);"
 
 
 COLOUR = """

@@ -48,10 +48,16 @@ _CLIP_UNIFORMS = "\n".join(
     f"uniform vec3 u_clip_pos{i};\nuniform vec3 u_clip_normal{i};"
     for i in range(MAX_CLIPPING_PLANES)
 )
-_CLIP_TESTS = "\n".join(
-    f"    if (u_n_clip > {i}.5 && dot(p - u_clip_pos{i}, u_clip_normal{i}) < 0.0) return true;"
-    for i in range(MAX_CLIPPING_PLANES)
-)
+
+
+def clip_tests(planes: int) -> str:
+    """The body of ``clipped(p)`` over the first ``planes`` clipping planes."""
+    tests = "\n".join(
+        f"    if (dot(p - u_clip_pos{i}, u_clip_normal{i}) < 0.0) return true;"
+        for i in range(min(planes, MAX_CLIPPING_PLANES))
+    )
+    return f"{tests}\n    return false;"
+
 
 _MARCH = f"""
 uniform sampler3D u_table;
@@ -71,7 +77,6 @@ uniform float u_attenuation;
 uniform float u_mip_cutoff;
 uniform float u_minip_cutoff;
 uniform float u_overlay;
-uniform float u_n_clip;
 {_CLIP_UNIFORMS}
 varying vec3 v_position;
 varying vec4 v_nearpos;
@@ -126,8 +131,7 @@ float entry_distance(vec3 p, vec3 inv, vec3 lo, vec3 hi) {{
 }}
 
 bool clipped(vec3 p) {{
-{_CLIP_TESTS}
-    return false;
+    $clip_tests
 }}
 
 // Finds the brick to sample at p: sets the g_ state and found; returns the
@@ -243,7 +247,7 @@ void main() {{
 }}
 """
 
-FRAGMENT = page_sampling(3) + COLOUR + _MARCH
+FRAGMENT = page_sampling(3, body="$page_lookup") + COLOUR + _MARCH
 
 #: Per rendering mode: what runs before the march, for each sample and after,
 #: and when a brick is skipped whole (its value range ``g_range`` cannot change

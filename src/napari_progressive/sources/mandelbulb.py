@@ -140,6 +140,16 @@ class MandelbulbSource:
             CUBE_MIN + (x + 0.5) * step,
         )
 
+    def surface_along_x(self, samples: int = 4096) -> tuple[float, float, float]:
+        """Level-0 data coordinate (z, y, x) where the bulb ends along +x from its centre."""
+        line = np.empty((1, 1, samples), np.uint8)
+        half = self.size / 2
+        step = -CUBE_MIN / samples
+        _bulb_box(0.0, 0.0, 0.0, step, line, self.max_iter)
+        inside = np.flatnonzero(line[0, 0])
+        x = (inside[-1] + 1) * step if inside.size else 0.0  # the last inside sample's far edge
+        return half, half, float(half + x / CUBE_SIDE * self.size)
+
     def read_chunk(self, level: int, index: tuple[int, ...]) -> np.ndarray:
         """Compute one brick (edge bricks clipped to the level)."""
         lv = self._levels[level]

@@ -72,7 +72,18 @@ def test_bench_quick_multi_layer_drag_and_3d_with_floor_and_plot(tmp_path, qtbot
     assert drag["progressive"]["steps"][0]["tiles_fetched"] > 0
 
     orbit = scenarios["volume-orbit"]["modes"]
-    assert set(orbit) == {"napari-sync", "napari-async"}  # until progressive 3D lands
+    assert set(orbit) == {"napari-sync", "napari-async", "progressive"}
     assert all(r["timeouts"] == 0 and len(r["steps"]) == 3 for r in orbit.values())
+    n_levels = 3
+    for mode, run in orbit.items():
+        assert run["open"]["first_content_s"] > 0 and run["open"]["complete_s"] > 0
+        for step in run["steps"]:
+            # napari draws its coarsest level in 3D; progressive the level the view needs
+            assert 0 <= step["one_px_level"] < n_levels and step["centre_voxel_px"] > 0
+            if mode != "progressive":
+                assert step["centre_level"] == n_levels - 1
+    for step in orbit["progressive"]["steps"]:
+        assert step["centre_level"] <= step["one_px_level"] + 1
+        assert step["gpu_used_bytes"] <= step["gpu_budget_bytes"]
 
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

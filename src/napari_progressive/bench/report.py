@@ -71,6 +71,7 @@ def markdown(results: dict[str, Any]) -> str:
         )
         if floor is not None:
             lines += ["", f"Fetch floor (median per step): {floor:.3f} s."]
+        lines += _volume_steps(sc["modes"])
         drags = {m: r["steps"][0] for m, r in sc["modes"].items() if "move_s" in r["steps"][0]}
         if drags:
             cells = "; ".join(
@@ -126,6 +127,45 @@ def write(
     if plot_path:
         plot(results, plot_path)
     return md
+
+
+def _volume_steps(modes: dict[str, Any]) -> list[str]:
+    """3D scenarios: opening, then each step's level at the centre against the 1 px level."""
+    if not any("centre_level" in s for r in modes.values() for s in r["steps"]):
+        return []
+    lines = [
+        "",
+        "| mode | step | first frame (ms) | complete (s) | longest block (ms) | frame (ms) "
+        "| centre level (1 px level) | centre voxel (px) | pieces fetched | GPU MiB (budget) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for mode, r in modes.items():
+        o = r.get("open", {})
+        lines.append(
+            f"| {mode} | open | {_f(_ms(o.get('first_content_s')))} | {_f(o.get('complete_s'), 1)} "
+            f"| - | - | {_level(o)} | {_f(o.get('centre_voxel_px'), 2)} | - | - |"
+        )
+        for i, st in enumerate(r["steps"], 1):
+            gpu = st.get("gpu_used_bytes")
+            budget = st.get("gpu_budget_bytes")
+            memory = f"{gpu / 2**20:.0f} ({budget / 2**20:.0f})" if gpu is not None else "-"
+            lines.append(
+                f"| {mode} | {i} | {_f(st.get('first_frame_ms'))} "
+                f"| {_f(st.get('full_resolution_s'), 1)} | {_f(st.get('longest_block_ms'))} "
+                f"| {_f(st.get('frame_ms'))} | {_level(st)} | {_f(st.get('centre_voxel_px'), 2)} "
+                f"| {st.get('tiles_fetched', '-')} | {memory} |"
+            )
+    return lines
+
+
+def _level(record: dict[str, Any]) -> str:
+    if "centre_level" not in record:
+        return "-"
+    return f"{record['centre_level']} ({record['one_px_level']})"
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000
 
 
 def _wasted(run: dict[str, Any]) -> str:

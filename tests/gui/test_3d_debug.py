@@ -1,4 +1,4 @@
-"""In 3D, failed bricks are hatched red and the scale-debug overlay outlines bricks.
+"""In 3D, failed bricks are hatched red, the overlay outlines bricks and the widget lists them.
 
 The volume of ``test_3d`` (64 x 80 x 96, so 2 x 3 x 3 bricks of 32 at level 0)
 is seen along its rows axis (napari's default 3D camera): depth runs down the
@@ -9,6 +9,7 @@ found from the volume's own rectangle.
 import numpy as np
 
 import napari_progressive as npg
+from napari_progressive.integration.widget import ProgressiveWidget
 from napari_progressive.render.palette import level_colour
 from napari_progressive.sources.arrays import ArrayPyramidSource
 from tests.gui.test_3d import LEVELS, LIMITS, _assert_same, _shots
@@ -83,3 +84,29 @@ def test_the_overlay_outlines_bricks_in_their_level_colour(viewer, shot):
     assert (np.abs(tinted - plain).max(axis=-1)[outline] > 30).all()
     prog.debug_overlay = False
     assert np.array_equal(shot(viewer)[..., :3].astype(int), plain)
+
+
+def test_the_widget_lists_bricks_per_level_in_3d(viewer, shot, qtbot):
+    source = InstrumentedSource(ArrayPyramidSource(LEVELS, chunks=(16,) * 3), fail=[(0, (0, 0, 0))])
+    layer = npg.add_progressive_image(viewer, source, contrast_limits=LIMITS)
+    widget = ProgressiveWidget(viewer)
+    qtbot.addWidget(widget)
+    _along_rows(viewer)
+    shot(viewer)
+    stats = layer.loader.brick_stats()
+    assert stats is not None and stats.levels
+    lines = []
+    for lv in stats.levels:
+        assert lv.planned > 0 and lv.resident <= lv.planned
+        lines.append(f"level {lv.level}: {lv.resident}/{lv.planned}")
+    assert next(lv for lv in stats.levels if lv.level == 0).failed == 1
+    widget._refresh()
+    text = widget.stats_label.text()
+    for line in lines:
+        assert line in text, text
+    assert "1 failed" in text and f"of {stats.capacity} slots" in text
+    viewer.dims.ndisplay = 2
+    shot(viewer)
+    widget._refresh()
+    assert "tiles:" in widget.stats_label.text() and layer.loader.brick_stats() is None
+    widget.close()

@@ -39,7 +39,7 @@ MAX_SEGMENT_STEPS = 1024
 HATCH_PERIOD = 8.0
 HATCH_ALPHA = 0.75
 #: Half the width of a brick's outline in the overlay, in screen pixels at the focus.
-OUTLINE_PX = 1.5
+OUTLINE_PX = 1.0
 
 VERTEX = """
 attribute vec3 a_position;

@@ -79,7 +79,11 @@ def test_withheld_fine_bricks_show_the_coarser_level_never_a_hole(viewer, shot):
     ref = viewer.add_image(LEVELS[1], contrast_limits=LIMITS, scale=(2, 2, 2), translate=(0.5,) * 3)
     _to_3d(viewer)
     got, want = _shots(viewer, shot, prog, ref)
-    _assert_same(got, want, **BRICKS)
+    # the failed bricks are hatched red; between the stripes level 1 shows
+    hatch = got[..., 0] - got[..., 1:].max(axis=-1) > 120
+    volume = want.max(axis=-1) > 10
+    assert 0.3 < hatch[volume].mean() < 0.7
+    _assert_same(got[~hatch], want[~hatch], **BRICKS)
     assert {r[0] for r in source.reads} >= {0, 1}  # level 0 was tried: level 1 shows
 
 

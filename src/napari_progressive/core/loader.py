@@ -31,7 +31,13 @@ from napari_progressive.core.fetch import CutPiece, DiskTier, FetchPiece, PieceR
 from napari_progressive.core.fetch_ledger import FetchLedger
 from napari_progressive.core.formats import texture_format, to_texture
 from napari_progressive.core.geometry import level_mappings, validate_levels
-from napari_progressive.core.pieces import Drained, LoaderStats, PieceState
+from napari_progressive.core.pieces import (
+    BrickStats,
+    Drained,
+    LevelBricks,
+    LoaderStats,
+    PieceState,
+)
 from napari_progressive.core.planner import PREFETCH, Plan, plan_view
 from napari_progressive.core.scheduler import Job, Scheduler
 from napari_progressive.core.source import source_identity
@@ -423,6 +429,34 @@ class Loader:
             cancelled=self.scheduler.cancelled,
             deduplicated=self.scheduler.scheduler.deduplicated,
             disk=self._disk.cache.stats() if self._disk is not None else {},
+        )
+
+    def brick_stats(self) -> BrickStats | None:
+        """The 3D plan's bricks per level and the atlas's use (None: no brick plan shown).
+
+        Cheap enough for a widget's refresh: one pass over the plan's bricks.
+        """
+        plan = self.volume_plan
+        target = self._target
+        if plan is None or self._brick_request is None or target is None:
+            return None
+        resident = target.residency
+        running = {k[-1] for k in self.scheduler.running_keys()}  # type: ignore[index]
+        counts: dict[int, list[int]] = {}
+        for b in plan.bricks:
+            key = b.key
+            c = counts.setdefault(key.level, [0, 0, 0, 0])
+            c[0] += 1
+            c[1] += key in resident
+            c[2] += key in running
+            c[3] += key in self._failures
+        gpu = target.gpu_stats()
+        return BrickStats(
+            levels=tuple(LevelBricks(lv, *c) for lv, c in sorted(counts.items())),
+            resident=len(resident),
+            slots=gpu.get("gpu_slots", 0),
+            capacity=self._brick_request[1],
+            gpu_bytes=gpu.get("gpu_bytes", 0),
         )
 
     # -- planning a view into work ---------------------------------------------------

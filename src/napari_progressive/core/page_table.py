@@ -8,8 +8,14 @@ its nearest resident coarser ancestor: the fallback is baked here, so the
 shader reads one cell per brick segment and never finds a hole where any
 coarser level is resident.
 
+A cell is flagged as failed (``FAILED_FLAG`` added to ``a``) where a planned
+brick that failed to load lies there, finer than the brick the cell names
+(or where nothing is resident): the shader hatches that region, over
+whatever coarser brick shows there, as the 2D visual hatches a failed tile.
+
 Cell texel (RGBA8): ``r + 256 g`` the slot on its page, ``b`` the page,
-``a`` the row of the brick's level in ``rows`` plus one (0: nothing resident).
+``a`` the row of the brick's level in ``rows`` plus one (0: nothing resident),
+plus ``FAILED_FLAG`` where the cell is flagged.
 ``rows[k]`` (float32, 4 x 4) describes the k-th level, finest first: its
 box's first corner (local x, y, z; w: first texel along depth), a brick's
 extent (x, y, z; w: the level), the box size in cells (x, y, z), and the
@@ -32,7 +38,7 @@ import numpy as np
 from napari_progressive.core.bricks import BRICK
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
     from napari_progressive.core.bricks import BrickKey
     from napari_progressive.core.geometry import LevelMapping
@@ -42,6 +48,8 @@ if TYPE_CHECKING:
 MAX_CELLS = 32
 #: Atlas slots one page may hold (the cell stores 16 bits of slot).
 MAX_SLOTS_PER_PAGE = 2**16
+#: Added to a cell's ``a`` where a failed brick lies (rows plus one stay below it).
+FAILED_FLAG = 128
 #: The value range of a brick whose range is unknown: it is never skipped.
 UNKNOWN_RANGE = (-3e38, 3e38)
 
@@ -68,13 +76,15 @@ def bake_page_table(
     slots: Mapping[BrickKey, tuple[int, int]],
     origin: np.ndarray,
     colour_of: Callable[[int], tuple[float, float, float]],
+    failed: Collection[BrickKey] = (),
     ranges: Mapping[BrickKey, tuple[float, float]] | None = None,
 ) -> PageTable:
     """The table for ``plan`` given the resident bricks' ``(page, slot)``; see the module doc.
 
     ``origin`` is the local origin in level-0 data coordinates along the
-    displayed axes (displayed order); ``ranges`` the resident bricks' value
-    ranges (a brick missing there is never skipped).
+    displayed axes (displayed order); ``failed`` the planned bricks that
+    failed to load (others are ignored); ``ranges`` the resident bricks'
+    value ranges (a brick missing there is never skipped).
     """
     by_level: dict[int, list[BrickKey]] = {}
     for b in plan.bricks:
@@ -94,6 +104,8 @@ def bake_page_table(
     grids = {lv: _BrickGrid(mappings[lv], axes) for lv in levels}
     boxes = {lv: _box(by_level[lv], grids[lv], centre) for lv in levels}
     resident = _resident_codes(slots, ranges or {}, displayed, plane)
+    planned = plan.keys
+    failures = _failed_codes(k for k in failed if k in planned)
     row_of = {lv: k for k, lv in enumerate(levels)}
     depth = sum(int(hi[0] - lo[0]) for lo, hi in boxes.values())
     side_r = max(int(hi[1] - lo[1]) for lo, hi in boxes.values())
@@ -111,24 +123,7 @@ def bake_page_table(
             axis=-1,
         ).reshape(-1, 3)
         centres = grid.corner + (index + 0.5) * grid.extent
-        found = np.zeros(len(index), dtype=bool)
-        out = np.zeros((len(index), 4), np.uint8)
-        out_ranges = np.zeros((len(index), 2), np.float32)
-        for coarser in levels[k:]:
-            codes = resident.get(coarser)
-            if codes is None:
-                continue
-            at = grids[coarser].brick_of(centres)
-            keys, table, value_ranges = codes
-            pos = np.searchsorted(keys, _encode(at))
-            pos = np.minimum(pos, len(keys) - 1)
-            hit = ~found & (keys[pos] == _encode(at))
-            page, slot = table[pos[hit], 0], table[pos[hit], 1]
-            out[hit] = np.stack(
-                [slot & 255, slot >> 8, page, np.full_like(slot, row_of[coarser] + 1)], axis=1
-            )
-            out_ranges[hit] = value_ranges[pos[hit]]
-            found |= hit
+        out, out_ranges = _texels(centres, levels[k:], grids, resident, failures, row_of)
         cells[z : z + shape[0], : shape[1], : shape[2]] = out.reshape(*shape, 4)
         cell_ranges[z : z + shape[0], : shape[1], : shape[2]] = out_ranges.reshape(*shape, 2)
         first = grid.corner + lo * grid.extent - origin
@@ -138,6 +133,43 @@ def bake_page_table(
         rows[k, 3] = (*colour_of(lv), 1.0)
         z += shape[0]
     return PageTable(cells, cell_ranges, rows, levels)
+
+
+def _texels(
+    centres: np.ndarray,
+    levels: Sequence[int],
+    grids: Mapping[int, _BrickGrid],
+    resident: Mapping[int, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    failures: Mapping[int, np.ndarray],
+    row_of: Mapping[int, int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The texels and value ranges of the cells at ``centres``: the finest resident brick.
+
+    ``levels`` go finest first; a texel is flagged where a failed brick finer
+    than the one it names lies (or any failed brick, where none is resident).
+    """
+    found = np.zeros(len(centres), dtype=bool)
+    flagged = np.zeros(len(centres), dtype=bool)
+    out = np.zeros((len(centres), 4), np.uint8)
+    out_ranges = np.zeros((len(centres), 2), np.float32)
+    for lv in levels:
+        codes = resident.get(lv)
+        if codes is None and lv not in failures:
+            continue
+        at = _encode(grids[lv].brick_of(centres))
+        if codes is not None:
+            hit, pos = _lookup(codes[0], at)
+            hit &= ~found
+            page, slot = codes[1][pos[hit], 0], codes[1][pos[hit], 1]
+            out[hit] = np.stack(
+                [slot & 255, slot >> 8, page, np.full_like(slot, row_of[lv] + 1)], axis=1
+            )
+            out_ranges[hit] = codes[2][pos[hit]]
+            found |= hit
+        if lv in failures:
+            flagged |= ~found & _lookup(failures[lv], at)[0]
+    out[flagged, 3] += FAILED_FLAG
+    return out, out_ranges
 
 
 class _BrickGrid:
@@ -168,6 +200,20 @@ def _encode(index: np.ndarray) -> np.ndarray:
     """One sortable integer per brick index (21 bits per axis, offset for negatives)."""
     shifted = index + 2**20
     return (shifted[:, 0] << 42) | (shifted[:, 1] << 21) | shifted[:, 2]
+
+
+def _lookup(codes: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of ``at`` are among the sorted ``codes``, and where they are (or would be)."""
+    pos = np.minimum(np.searchsorted(codes, at), len(codes) - 1)
+    return codes[pos] == at, pos
+
+
+def _failed_codes(failed: Iterable[BrickKey]) -> dict[int, np.ndarray]:
+    """Per level, the sorted codes of the ``failed`` bricks."""
+    per_level: dict[int, list[tuple[int, int, int]]] = {}
+    for key in failed:
+        per_level.setdefault(key.level, []).append(key.brick)
+    return {lv: np.sort(_encode(np.array(b, dtype=np.int64))) for lv, b in per_level.items()}
 
 
 def _resident_codes(

@@ -1,8 +1,8 @@
 """The states of a layer's pieces, its stats and what a loader draws into.
 
 Plain records shared by the loader (``core.loader``), the visual that
-implements ``DrawTarget`` (``render``) and the napari layer that reads
-``LoaderStats``.
+implements ``DrawTarget`` (``render``) and the napari layer and widget that
+read ``LoaderStats`` and ``BrickStats``.
 """
 
 from __future__ import annotations
@@ -108,6 +108,33 @@ class LoaderStats:
     cancelled: int
     deduplicated: int
     disk: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LevelBricks:
+    """One level's bricks in a 3D plan: planned, on the GPU, being read and failed."""
+
+    level: int
+    planned: int
+    resident: int
+    in_flight: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class BrickStats:
+    """A 3D brick plan per level (finest first) and the brick atlas's use.
+
+    ``resident`` counts every brick in the atlas (planned or not), ``slots``
+    the slots of the pages it holds and ``capacity`` the bricks it may hold
+    at most (what the plan was made for).
+    """
+
+    levels: tuple[LevelBricks, ...]
+    resident: int
+    slots: int
+    capacity: int
+    gpu_bytes: int
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""Dock widget: per-layer loading statistics, the shared budgets, the overlay and its legend."""
+"""Dock widget: per-layer loading statistics, the shared budgets, the overlay and its legend.
+
+In 3D the statistics list the brick plan per level and the brick atlas's use.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ from napari_progressive.render.palette import level_colour_hex
 
 if TYPE_CHECKING:
     import napari
+
+    from napari_progressive.core.pieces import BrickStats
 
 #: Least time between two refreshes while tiles land (ms).
 REFRESH_INTERVAL_MS = 100
@@ -90,16 +95,37 @@ class ProgressiveWidget(QWidget):
         self.overlay_box.setChecked(layer.debug_overlay)
         self.overlay_box.blockSignals(False)
         s = layer.loader.stats()
+        bricks = layer.loader.brick_stats()
+        work = f"{s.queued} queued, {s.in_flight} loading, {s.failed} failed"
+        shown = (
+            f"tiles: {s.available}/{s.needed} shown, {work}"
+            if bricks is None
+            else f"{brick_lines(bricks)}\n{work}"
+        )
         self.stats_label.setText(
-            f"target level {s.target_level} of {s.n_levels}\n"
-            f"tiles: {s.available}/{s.needed} shown, {s.queued} queued, "
-            f"{s.in_flight} loading, {s.failed} failed\n"
+            f"target level {s.target_level} of {s.n_levels}\n{shown}\n"
             f"host cache {s.host_bytes / 2**20:.1f} MiB, GPU {s.gpu_bytes / 2**20:.1f} MiB"
         )
         swatch = '<span style="background:{};color:black">&nbsp;{}&nbsp;</span>'
         self.legend.setText(
             "levels drawn: " + " ".join(swatch.format(level_colour_hex(lv), lv) for lv in s.levels)
         )
+
+
+def brick_lines(bricks: BrickStats) -> str:
+    """A 3D plan's bricks per level (on the GPU / planned) and the atlas's use, as text."""
+    lines = ["bricks on the GPU / planned:"]
+    for lv in bricks.levels:
+        extra = [
+            f"{n} {what}" for n, what in ((lv.in_flight, "loading"), (lv.failed, "failed")) if n
+        ]
+        more = f" ({', '.join(extra)})" if extra else ""
+        lines.append(f"  level {lv.level}: {lv.resident}/{lv.planned}{more}")
+    lines.append(
+        f"atlas: {bricks.resident} bricks in {bricks.slots} of {bricks.capacity} slots, "
+        f"{_mib(bricks.gpu_bytes)} MiB"
+    )
+    return "\n".join(lines)
 
 
 def budget_table(layers: list[ProgressiveLayerBase]) -> str:

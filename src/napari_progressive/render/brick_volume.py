@@ -7,8 +7,9 @@
   (``core.page_table``): every cell names the finest resident brick there, so
   a missing brick shows its nearest coarser ancestor, never a hole.
 * The ray march (``render.volume_shader``) samples each brick segment at its
-  own level, in every napari rendering mode; the colour, LUT and overlay are
-  the shared snippets of ``render.shaders``.
+  own level, in every napari rendering mode; the colour and LUT are the
+  shared snippets of ``render.shaders``. Failed bricks are hatched in the
+  failure colour; the scale-debug overlay tints and outlines bricks by level.
 * Positions are level-0 data coordinates relative to a local origin near the
   camera's centre, and the transforms are folded in float64, so a 2^20-voxel
   volume renders without float32 jitter.
@@ -40,6 +41,7 @@ from napari_progressive.render.volume_shader import (
     MAX_CLIPPING_PLANES,
     MAX_ROWS,
     MODES,
+    OUTLINE_PX,
     VERTEX,
     clip_tests,
 )
@@ -91,6 +93,7 @@ class BrickVolumeVisual(Visual):
         self._mappings = tuple(mappings)
         self._budget = gpu_budget
         self._plan: VolumePlan | None = None
+        self._failed: frozenset[BrickKey] = frozenset()
         self._table_dirty = True
         self._drawn: list[PlannedBrick] = []
         self._origin = np.zeros(3)  # displayed order (depth, rows, columns)
@@ -126,6 +129,7 @@ class BrickVolumeVisual(Visual):
         self.shared_program["u_rows"] = self._rows
         self.shared_program["u_n_rows"] = 0.0
         self.shared_program["u_nudge"] = 1e-3
+        self.shared_program["u_outline"] = OUTLINE_PX
         self.overlay = False
         self.shared_program["u_unit"] = 1.0
         self.relative_step_size = 0.8
@@ -145,13 +149,21 @@ class BrickVolumeVisual(Visual):
         self._set_origin(self._origin)
 
     def set_plan(self, plan: VolumePlan, failed: Collection[BrickKey] = ()) -> None:
-        """What the current view needs; staged bricks it no longer needs are dropped."""
+        """What the current view needs; staged bricks it no longer needs are dropped.
+
+        Where a planned brick of ``failed`` lies, the render is hatched in the
+        failure colour (over its coarser fallback, if one is resident).
+        """
         self._plan = plan
-        self._atlas.set_needed(plan.keys)
-        self._set_origin(snapped_origin(np.asarray(plan.view.centre), plan.view.data_per_screen_px))
+        keys = plan.keys
+        self._failed = frozenset(k for k in failed if k in keys)
+        self._atlas.set_needed(keys)
+        px = plan.view.data_per_screen_px
+        self._set_origin(snapped_origin(np.asarray(plan.view.centre), px))
         finest = min((b.key.level for b in plan.bricks), default=0)
         axes = list(self._displayed)
         self.shared_program["u_unit"] = float(np.min(self._mappings[finest].factor[axes]))
+        self.shared_program["u_outline"] = OUTLINE_PX * float(px)
         self._table_dirty = True
         self.update()
 
@@ -265,7 +277,7 @@ class BrickVolumeVisual(Visual):
 
     @property
     def overlay(self) -> bool:
-        """Whether samples are tinted by their level's colour (the scale-debug overlay)."""
+        """Whether bricks are tinted and outlined in their level's colour (scale-debug overlay)."""
         return bool(self._overlay)
 
     @overlay.setter
@@ -392,7 +404,13 @@ class BrickVolumeVisual(Visual):
         }
         self._ranges = {k: r for k, r in self._ranges.items() if k in slots or k in self._plan.keys}
         table = bake_page_table(
-            self._plan, self._mappings, slots, self._origin, level_colour, self._ranges
+            self._plan,
+            self._mappings,
+            slots,
+            self._origin,
+            level_colour,
+            self._failed,
+            self._ranges,
         )
         self.shared_program["u_table"] = Texture3D(table.cells, interpolation="nearest")
         self.shared_program["u_ranges"] = Texture3D(

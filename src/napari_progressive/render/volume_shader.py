@@ -12,11 +12,21 @@ opacity and attenuation do not change with the level of a brick and look,
 at any zoom, as napari's do over the level on screen.
 Positions are level-0 data coordinates relative to the visual's local origin
 (x, y, z: the displayed axes reversed).
+
+Where the ray crosses a page-table cell flagged as failed (``core.page_table``)
+the pixel is hatched in the failure colour: stripes fixed to the failed
+region's surface, over whatever the ray shows there (a coarser brick, or
+nothing), in every mode and whether the overlay is on or not. The
+scale-debug overlay tints each pixel in the level colour of the brick its
+colour comes from and outlines that brick: where the ray enters or leaves it
+within ``u_outline`` (about a screen pixel) of one of its edges.
 """
 
 from __future__ import annotations
 
 from napari_progressive.core.bricks import BORDER, BRICK, BRICK_TEXELS
+from napari_progressive.core.page_table import FAILED_FLAG
+from napari_progressive.render.palette import FAILED_COLOUR
 from napari_progressive.render.shaders import COLOUR, page_sampling
 
 #: Levels the page table may describe.
@@ -26,6 +36,12 @@ MAX_CLIPPING_PLANES = 8
 #: Brick segments along one ray, and samples within one segment, at most.
 MAX_SEGMENTS = 256
 MAX_SEGMENT_STEPS = 1024
+#: The failure hatch: stripes this many voxels (of the failed cell's level)
+#: apart, drawn at this opacity over what the ray shows.
+HATCH_PERIOD = 8.0
+HATCH_ALPHA = 0.75
+#: Half the width of a brick's outline in the overlay, in screen pixels at the focus.
+OUTLINE_PX = 1.0
 
 VERTEX = """
 attribute vec3 a_position;
@@ -77,6 +93,7 @@ uniform float u_attenuation;
 uniform float u_mip_cutoff;
 uniform float u_minip_cutoff;
 uniform float u_overlay;
+uniform float u_outline;
 {_CLIP_UNIFORMS}
 varying vec3 v_position;
 varying vec4 v_nearpos;
@@ -86,6 +103,8 @@ const float BRICK = {float(BRICK)};
 const float BORDER = {float(BORDER)};
 const float TEXELS = {float(BRICK_TEXELS)};
 const float FAR = 1e30;
+const float FAILED_FLAG = {float(FAILED_FLAG)};
+const vec3 FAILED = vec3{tuple(float(c) for c in FAILED_COLOUR)};
 
 // The brick the current segment samples.
 vec3 g_slot;   // first texel of its slot (x, y, z)
@@ -94,6 +113,13 @@ vec3 g_lo;     // its first corner (local)
 vec3 g_voxel;  // its level's voxel size (level-0 units)
 float g_row;   // its level's row in the page table
 vec2 g_range;  // its lowest and highest value, border included
+bool g_edge;   // whether the ray passes near one of its edges (overlay only)
+// The page-table cell at the segment's start.
+bool g_failed; // flagged: a failed brick lies there
+vec3 g_cell_lo;
+vec3 g_cell_voxel;
+// Whether this pixel lies on a stripe of the failure hatch.
+bool g_hatch;
 
 // A brick saved for the refinement after the march (see save_brick).
 vec3 s_slot;
@@ -139,6 +165,7 @@ bool clipped(vec3 p) {{
 // brick, or the entry into a finer level's box).
 float find_segment(vec3 p, vec3 inv, out bool found) {{
     found = false;
+    g_failed = false;
     float end = FAR;
     for (int i = 0; i < {MAX_ROWS}; i++) {{
         float row = float(i);
@@ -157,7 +184,11 @@ float find_segment(vec3 p, vec3 inv, out bool found) {{
         if (any(lessThan(cell, vec3(0.0))) || any(greaterThanEqual(cell, size))) return end;
         vec3 tc = (cell + vec3(0.0, 0.0, corner.w) + 0.5) / u_table_shape;
         vec4 t = texture3D(u_table, tc);
-        float brick_row = floor(t.a * 255.0 + 0.5) - 1.0;
+        float a = floor(t.a * 255.0 + 0.5);
+        g_failed = a > FAILED_FLAG - 0.5;
+        g_cell_lo = cell_lo;
+        g_cell_voxel = extent / BRICK;
+        float brick_row = mod(a, FAILED_FLAG) - 1.0;
         if (brick_row < 0.0) return end;
         vec4 brick_corner = row_texel(brick_row, 0.0);
         vec3 brick_extent = row_texel(brick_row, 1.0).xyz;
@@ -186,9 +217,37 @@ float sample_value(vec3 p) {{
     return data_value(page_texel(g_page, texel / u_page_shape));
 }}
 
-vec4 with_overlay(vec4 c, float row) {{
-    if (u_overlay < 0.5 || row < 0.0) return c;
-    return vec4(mix(c.rgb, row_texel(row, 3.0).rgb, 0.35), c.a);
+// Distance from q (on the box [lo, hi]) to the box's nearest edge: its middle face distance.
+float edge_distance(vec3 q, vec3 lo, vec3 hi) {{
+    vec3 d = min(abs(q - lo), abs(hi - q));
+    return max(min(d.x, d.y), min(max(d.x, d.y), d.z));
+}}
+
+// Whether the ray through p enters or leaves the current brick (its part inside
+// the volume) within u_outline of one of the brick's edges.
+bool near_brick_edge(vec3 p, vec3 ray, vec3 inv) {{
+    vec3 lo = max(g_lo, u_box_lo);
+    vec3 hi = min(g_lo + g_voxel * BRICK, u_box_hi);
+    vec3 enters = p - ray * exit_distance(p, -inv, lo, hi);
+    vec3 leaves = p + ray * exit_distance(p, inv, lo, hi);
+    return min(edge_distance(enters, lo, hi), edge_distance(leaves, lo, hi)) < u_outline;
+}}
+
+// The colour of a pixel whose colour came from the brick of level ``row`` (-1:
+// none; ``edge``: the ray passes near its edge): the overlay's tint and outline,
+// then the failure hatch over it.
+vec4 finish(vec4 c, float row, bool edge) {{
+    if (row < 0.0) {{
+        c = vec4(0.0);
+    }} else if (u_overlay > 0.5) {{
+        vec3 level = row_texel(row, 3.0).rgb;
+        c = edge ? vec4(level, 1.0) : vec4(mix(c.rgb, level, 0.35), c.a);
+    }}
+    if (g_hatch) {{
+        float a = {HATCH_ALPHA} + c.a * (1.0 - {HATCH_ALPHA});
+        c = vec4((FAILED * {HATCH_ALPHA} + c.rgb * c.a * (1.0 - {HATCH_ALPHA})) / a, a);
+    }}
+    return c;
 }}
 
 void main() {{
@@ -208,6 +267,9 @@ void main() {{
     vec3 depth_point = front;
     bool sampled = false;
     bool done = false;
+    // where the ray first meets a failed cell, in that cell's voxels
+    bool failed_seen = false;
+    vec3 failed_at = vec3(0.0);
     // Samples lie on one grid along the ray from the front face, as in vispy's
     // volume: level-0 steps that divide the ray evenly, and whole multiples of
     // them at coarser levels.
@@ -219,9 +281,15 @@ void main() {{
         // step just inside the next cell: a nudge float32 can still resolve here
         float nudge = max(u_nudge * u_unit, 4e-7 * (abs(t) + length(front)));
         bool found;
-        float span_left = find_segment(front + ray * (t + nudge), inv, found);
+        vec3 start_at = front + ray * (t + nudge);
+        float span_left = find_segment(start_at, inv, found);
         float end = min(total, t + nudge + max(span_left, nudge));
+        if (g_failed && !failed_seen && !clipped(start_at)) {{
+            failed_seen = true;
+            failed_at = (start_at - g_cell_lo) / g_cell_voxel;
+        }}
         if (found && !($skip)) {{
+            g_edge = u_overlay > 0.5 && near_brick_edge(start_at, ray, inv);
             float voxel = min(g_voxel.x, min(g_voxel.y, g_voxel.z));
             float dt = dt0 * max(1.0, floor(voxel / u_unit + 0.5));
             float weight = dt / dt0;
@@ -239,7 +307,9 @@ void main() {{
         }}
         t = end;
     }}
-    if (!sampled) discard;
+    g_hatch = failed_seen
+        && mod(failed_at.x + failed_at.y + failed_at.z, {HATCH_PERIOD}) < {HATCH_PERIOD / 2};
+    if (!sampled && !g_hatch) discard;
     $after_loop
     vec4 iproj = $viewtransformf(vec4(depth_point, 1.0));
     iproj.z /= iproj.w;
@@ -252,54 +322,61 @@ FRAGMENT = page_sampling(3, body="$page_lookup") + COLOUR + _MARCH
 #: Per rendering mode: what runs before the march, for each sample and after,
 #: and when a brick is skipped whole (its value range ``g_range`` cannot change
 #: the result). A sample has ``val`` (data units), ``loc``, ``weight`` (its step
-#: over the finest planned step), ``dt`` (the step) and ``g_row``; ``done``
+#: over the finest planned step), ``dt`` (the step), ``g_row`` and ``g_edge``
+#: (its brick, for ``finish``); ``done``
 #: ends the march early. Refinement after the march samples the brick that
 #: ``save_brick`` kept (its border covers a step either side).
 MODES: dict[str, dict[str, str]] = {
     "mip": {
-        "before_loop": "float best = u_mip_cutoff; float best_row = -1.0; float best_dt = 0.0;",
+        "before_loop": """
+            float best = u_mip_cutoff; float best_row = -1.0; float best_dt = 0.0;
+            bool best_edge = false;""",
         "skip": "g_range.y <= best",
         "in_loop": """
             if (val > best) {
-                best = val; best_row = g_row; depth_point = loc; best_dt = dt;
+                best = val; best_row = g_row; best_edge = g_edge; depth_point = loc; best_dt = dt;
                 save_brick();
                 if (best >= max(u_clim.x, u_clim.y)) done = true;
             }""",
         "after_loop": """
-            if (best_row < 0.0) discard;
+            if (best_row < 0.0 && !g_hatch) discard;
             // refine around the best sample in tenths of its step, as vispy does
             restore_brick();
             vec3 at = depth_point - ray * (0.5 * best_dt);
             for (int i = 0; i < 10; i++) {
+                if (best_row < 0.0) break;
                 float v = sample_value(at);
                 if (v > best) { best = v; depth_point = at; }
                 at += ray * (0.1 * best_dt);
             }
-            gl_FragColor = with_overlay(colour_of(best), best_row);""",
+            gl_FragColor = finish(colour_of(best), best_row, best_edge);""",
     },
     "minip": {
-        "before_loop": "float best = u_minip_cutoff; float best_row = -1.0; float best_dt = 0.0;",
+        "before_loop": """
+            float best = u_minip_cutoff; float best_row = -1.0; float best_dt = 0.0;
+            bool best_edge = false;""",
         "skip": "g_range.x >= best",
         "in_loop": """
             if (val < best) {
-                best = val; best_row = g_row; depth_point = loc; best_dt = dt;
+                best = val; best_row = g_row; best_edge = g_edge; depth_point = loc; best_dt = dt;
                 save_brick();
                 if (best <= min(u_clim.x, u_clim.y)) done = true;
             }""",
         "after_loop": """
-            if (best_row < 0.0) discard;
+            if (best_row < 0.0 && !g_hatch) discard;
             restore_brick();
             vec3 at = depth_point - ray * (0.5 * best_dt);
             for (int i = 0; i < 10; i++) {
+                if (best_row < 0.0) break;
                 float v = sample_value(at);
                 if (v < best) { best = v; depth_point = at; }
                 at += ray * (0.1 * best_dt);
             }
-            gl_FragColor = with_overlay(colour_of(best), best_row);""",
+            gl_FragColor = finish(colour_of(best), best_row, best_edge);""",
     },
     "attenuated_mip": {
         "before_loop": """
-            float best = u_mip_cutoff; float best_row = -1.0;
+            float best = u_mip_cutoff; float best_row = -1.0; bool best_edge = false;
             float sumval = 0.0;
             float span = u_clim.y - u_clim.x;""",
         # below the contrast range a brick adds no attenuation and cannot win
@@ -311,85 +388,92 @@ MODES: dict[str, dict[str, str]] = {
             if (best > scale * u_clim.y) {
                 done = true;
             } else if (val * scale > best) {
-                best = val * scale; best_row = g_row; depth_point = loc;
+                best = val * scale; best_row = g_row; best_edge = g_edge; depth_point = loc;
             }""",
         "after_loop": """
-            if (best_row < 0.0) discard;
-            gl_FragColor = with_overlay(colour_of(best), best_row);""",
+            if (best_row < 0.0 && !g_hatch) discard;
+            gl_FragColor = finish(colour_of(best), best_row, best_edge);""",
     },
     "translucent": {
-        "before_loop": "vec4 acc = vec4(0.0); float first_row = -1.0;",
+        "before_loop": "vec4 acc = vec4(0.0); float first_row = -1.0; bool first_edge = false;",
         "skip": "g_range.x == g_range.y && colour_of(g_range.x).a <= 0.0",
         "in_loop": """
             vec4 c = colour_of(val);
             float alpha = 1.0 - pow(max(1.0 - c.a, 0.0), weight);
-            if (alpha > 0.0 && first_row < 0.0) { first_row = g_row; depth_point = loc; }
+            if (alpha > 0.0 && first_row < 0.0) {
+                first_row = g_row; first_edge = g_edge; depth_point = loc;
+            }
             acc.rgb += (1.0 - acc.a) * alpha * c.rgb;
             acc.a += (1.0 - acc.a) * alpha;
             if (acc.a > 0.99) done = true;""",
         "after_loop": """
             if (acc.a > 0.0) acc.rgb /= acc.a;
-            gl_FragColor = with_overlay(acc, first_row);""",
+            gl_FragColor = finish(acc, first_row, first_edge);""",
     },
     "additive": {
-        "before_loop": "vec4 acc = vec4(0.0); float first_row = -1.0;",
+        "before_loop": "vec4 acc = vec4(0.0); float first_row = -1.0; bool first_edge = false;",
         "skip": "false",
         "in_loop": """
             vec4 c = clamp(colour_of(val), 0.0, 1.0);
             acc = 1.0 - (1.0 - acc) * pow(1.0 - c, vec4(weight));
-            if (first_row < 0.0) first_row = g_row;""",
-        "after_loop": "gl_FragColor = with_overlay(acc, first_row);",
+            if (first_row < 0.0) { first_row = g_row; first_edge = g_edge; }""",
+        "after_loop": "gl_FragColor = finish(acc, first_row, first_edge);",
     },
     "average": {
-        "before_loop": "float total_weight = 0.0; float mean = 0.0; float first_row = -1.0;",
+        "before_loop": """
+            float total_weight = 0.0; float mean = 0.0; float first_row = -1.0;
+            bool first_edge = false;""",
         "skip": "false",
         "in_loop": """
             total_weight += weight;
             mean += (val - mean) * weight / total_weight;
-            if (first_row < 0.0) first_row = g_row;""",
-        "after_loop": "gl_FragColor = with_overlay(colour_of(mean), first_row);",
+            if (first_row < 0.0) { first_row = g_row; first_edge = g_edge; }""",
+        "after_loop": "gl_FragColor = finish(colour_of(mean), first_row, first_edge);",
     },
     "iso": {
         "before_loop": """
-            bool hit = false; float hit_row = -1.0; float hit_val = 0.0; float hit_dt = 0.0;""",
+            bool hit = false; float hit_row = -1.0; float hit_val = 0.0; float hit_dt = 0.0;
+            bool hit_edge = false;""",
         "skip": "g_range.y <= u_threshold",
         "in_loop": """
             if (val > u_threshold) {
-                hit = true; hit_row = g_row; hit_val = val; hit_dt = dt;
+                hit = true; hit_row = g_row; hit_edge = g_edge; hit_val = val; hit_dt = dt;
                 depth_point = loc; done = true;
                 save_brick();
             }""",
         "after_loop": """
-            if (!hit) discard;
-            restore_brick();
-            // back up one step and find the crossing in tenths of a step
-            vec3 at = depth_point - ray * hit_dt;
-            float crossing = hit_val;
-            for (int i = 0; i < 10; i++) {
-                float v = sample_value(at);
-                if (v > u_threshold) { crossing = v; break; }
-                at += ray * hit_dt * 0.1;
+            if (!hit && !g_hatch) discard;
+            if (hit) {
+                restore_brick();
+                // back up one step and find the crossing in tenths of a step
+                vec3 at = depth_point - ray * hit_dt;
+                float crossing = hit_val;
+                for (int i = 0; i < 10; i++) {
+                    float v = sample_value(at);
+                    if (v > u_threshold) { crossing = v; break; }
+                    at += ray * hit_dt * 0.1;
+                }
+                // The gradient from six neighbours a voxel away (within the brick's
+                // border), the brightest of them as the surface's value, a headlight.
+                vec3 d = g_voxel;
+                float best = crossing;
+                vec3 n = vec3(0.0);
+                for (int axis = 0; axis < 3; axis++) {
+                    vec3 e = vec3(0.0);
+                    e[axis] = d[axis];
+                    float lo = sample_value(at - e);
+                    float hi = sample_value(at + e);
+                    n[axis] = lo - hi;
+                    best = max(best, max(lo, hi));
+                }
+                n = length(n) > 0.0 ? normalize(n) : -ray;
+                if (dot(n, ray) > 0.0) n = -n;
+                float lambert = clamp(dot(n, -ray), 0.0, 1.0);
+                float specular = pow(max(dot(n, -ray), 0.0), 40.0);
+                float lit = best * (0.2 + lambert) + specular * (u_clim.y - u_clim.x);
+                gl_FragColor = vec4(colour_of(lit).rgb, colour_of(best).a);
+                depth_point = at;
             }
-            // The gradient from six neighbours a voxel away (within the brick's
-            // border), the brightest of them as the surface's value, a headlight.
-            vec3 d = g_voxel;
-            float best = crossing;
-            vec3 n = vec3(0.0);
-            for (int axis = 0; axis < 3; axis++) {
-                vec3 e = vec3(0.0);
-                e[axis] = d[axis];
-                float lo = sample_value(at - e);
-                float hi = sample_value(at + e);
-                n[axis] = lo - hi;
-                best = max(best, max(lo, hi));
-            }
-            n = length(n) > 0.0 ? normalize(n) : -ray;
-            if (dot(n, ray) > 0.0) n = -n;
-            float lambert = clamp(dot(n, -ray), 0.0, 1.0);
-            float specular = pow(max(dot(n, -ray), 0.0), 40.0);
-            float lit = best * (0.2 + lambert) + specular * (u_clim.y - u_clim.x);
-            gl_FragColor = vec4(colour_of(lit).rgb, colour_of(best).a);
-            depth_point = at;
-            gl_FragColor = with_overlay(gl_FragColor, hit_row);""",
+            gl_FragColor = finish(hit ? gl_FragColor : vec4(0.0), hit_row, hit_edge);""",
     },
 }

@@ -17,12 +17,12 @@ import numpy as np
 from napari.layers.base._base_constants import Blending
 from napari.utils.colormaps.colormap_utils import _coerce_contrast_limits
 
+from napari_progressive.integration.label_textures import colour_table
 from napari_progressive.integration.shared import shared_gpu_budget
 from napari_progressive.render.brick_volume import BrickVolume
 
 if TYPE_CHECKING:
     from napari_progressive.core.volume_planner import ClipPlane
-    from napari_progressive.integration.layer import ProgressiveImage
 
 #: Layer events the brick node follows, and the handler of each.
 _CONTROLS = {
@@ -43,7 +43,10 @@ _NEAREST = {"nearest"}
 class BrickDisplay:
     """The brick volume node of one image layer, following its 3D controls."""
 
-    def __init__(self, layer: ProgressiveImage, displayed: tuple[int, int, int]) -> None:
+    #: Layer events the node follows, and the handler of each.
+    controls: dict[str, str] = _CONTROLS
+
+    def __init__(self, layer: Any, displayed: tuple[int, int, int]) -> None:
         self.layer = layer
         loader = layer.loader
         self.node = BrickVolume(
@@ -55,7 +58,7 @@ class BrickDisplay:
             max_bytes=layer.max_gpu_bytes,
         )
         self.displayed = displayed
-        for name, handler in _CONTROLS.items():
+        for name, handler in self.controls.items():
             getattr(layer.events, name).connect(getattr(self, handler))
         self.apply_controls()
 
@@ -89,7 +92,7 @@ class BrickDisplay:
 
     def release(self) -> None:
         """Stop following the layer and give the node's pages back to the GPU budget."""
-        for name, handler in _CONTROLS.items():
+        for name, handler in self.controls.items():
             getattr(self.layer.events, name).disconnect(getattr(self, handler))
         self.node.release()
 
@@ -124,3 +127,31 @@ class BrickDisplay:
 
     def _on_overlay(self, event: Any = None) -> None:
         self.node.overlay = self.layer.debug_overlay
+
+
+class LabelBrickDisplay(BrickDisplay):
+    """The brick volume of a labels layer: label colours, nearest sampling, its rendering.
+
+    napari's Labels render in 3D as ``iso_categorical`` (the first labelled
+    voxel along the ray, shaded) or ``translucent``. Label pyramids are
+    sampled nearest, so a coarse level never blends two labels.
+    """
+
+    controls = {
+        "rendering": "_on_rendering",
+        "colormap": "_on_colour",
+        "selected_label": "_on_colour",
+        "show_selected_label": "_on_colour",
+        "debug_overlay": "_on_overlay",
+    }
+
+    def _on_rendering(self, event: Any = None) -> None:
+        self.node.method = str(self.layer.rendering)
+
+    def _on_interpolation(self, event: Any = None) -> None:
+        self.node.interpolation = "nearest"
+
+    def _on_colour(self, event: Any = None) -> None:
+        layer = self.layer
+        layer._refresh_textures()  # the layer's own handler may run after this one
+        self.node.set_label_colours(colour_table(layer.colormap, layer.textures))

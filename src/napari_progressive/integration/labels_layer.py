@@ -106,6 +106,8 @@ class ProgressiveLabels(ProgressiveLayerBase, Labels):
         coarsest = self._coarsest_image()
         if coarsest is None:
             return
+        if coarsest.ndim == 3:
+            coarsest = coarsest.max(axis=0)  # a volume: its projection, as napari's
         th, tw = self._thumbnail_shape[:2]
         step = max(1, -(-coarsest.shape[0] // th), -(-coarsest.shape[1] // tw))
         rgba = np.asarray(self.colormap.map(coarsest[::step, ::step]), dtype=np.float32)

@@ -18,7 +18,7 @@ from napari._vispy.layers.base import VispyBaseLayer
 from qtpy.QtCore import QTimer
 
 from napari_progressive.core.tiles import tile_grid, tile_shape
-from napari_progressive.integration.brick_display import BrickDisplay
+from napari_progressive.integration.brick_display import BrickDisplay, LabelBrickDisplay
 from napari_progressive.integration.camera import canvas_rect, volume_view
 from napari_progressive.integration.label_textures import colour_table
 from napari_progressive.integration.shared import shared_gpu_budget
@@ -81,18 +81,22 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         self.reset()
 
     def _volume_display(self, layer: ProgressiveLayerBase) -> VolumeDisplay | None:
-        """The 3D node's display (None: the layer shows nothing in 3D)."""
+        """The coarse 3D node's display for plane depiction (None: none)."""
         return None
+
+    def _brick_display(self, displayed: tuple[int, int, int]) -> BrickDisplay:
+        """The brick volume of a 3D view of ``displayed``."""
+        raise NotImplementedError
 
     def _wanted_node(self) -> Any:
         """The node ``ndisplay`` and the depiction ask for."""
-        if self.layer._slice_input.ndisplay != 3 or self._volume is None:
+        if self.layer._slice_input.ndisplay != 3:
             return self._tiles
         displayed = tuple(int(a) for a in self.layer._slice_input.displayed)
-        if len(displayed) != 3 or str(self.layer.depiction) != "volume":
-            return self._volume.node
+        if len(displayed) != 3 or str(getattr(self.layer, "depiction", "volume")) != "volume":
+            return self._tiles if self._volume is None else self._volume.node
         if self._bricks is None:
-            self._bricks = BrickDisplay(self.layer, (displayed[0], displayed[1], displayed[2]))
+            self._bricks = self._brick_display((displayed[0], displayed[1], displayed[2]))
             self._bricks.node.events.parent_change.connect(self._watch_canvas)
         self._bricks.show_axes((displayed[0], displayed[1], displayed[2]))
         return self._bricks.node
@@ -289,6 +293,9 @@ class VispyProgressiveImageLayer(VispyProgressiveLayer):
     def _volume_display(self, layer: ProgressiveLayerBase) -> VolumeDisplay:
         return VolumeDisplay(layer)
 
+    def _brick_display(self, displayed: tuple[int, int, int]) -> BrickDisplay:
+        return BrickDisplay(self.layer, displayed)
+
     def _connect_display_events(self) -> None:
         for name in ("contrast_limits", "colormap", "gamma"):
             getattr(self.layer.events, name).connect(self._on_colour_change)
@@ -307,6 +314,9 @@ class VispyProgressiveLabelsLayer(VispyProgressiveLayer):
     """Follows a labels layer's colormap and selected label; always nearest sampling."""
 
     layer: ProgressiveLabels
+
+    def _brick_display(self, displayed: tuple[int, int, int]) -> BrickDisplay:
+        return LabelBrickDisplay(self.layer, displayed)
 
     def _connect_display_events(self) -> None:
         for name in ("colormap", "selected_label", "show_selected_label"):

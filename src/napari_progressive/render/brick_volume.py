@@ -35,7 +35,12 @@ from napari_progressive.core.page_table import (
 from napari_progressive.render.atlas import TextureAtlas
 from napari_progressive.render.folding import folded_matrix, snapped_origin
 from napari_progressive.render.palette import level_colour
-from napari_progressive.render.shaders import init_colour, page_lookup, set_colour
+from napari_progressive.render.shaders import (
+    init_colour,
+    page_lookup,
+    set_colour,
+    set_label_colours,
+)
 from napari_progressive.render.volume_shader import (
     FRAGMENT,
     MAX_CLIPPING_PLANES,
@@ -195,6 +200,11 @@ class BrickVolumeVisual(Visual):
     def set_colour(self, clim: tuple[float, float], gamma: float, lut: np.ndarray) -> None:
         """Contrast limits (data units), gamma and a (256, 4) RGBA colour table."""
         set_colour(self.shared_program, clim, gamma, lut)
+        self.update()
+
+    def set_label_colours(self, table: np.ndarray) -> None:
+        """Show texture values as labels: value ``i`` is drawn in ``table[i]`` (RGBA)."""
+        set_label_colours(self.shared_program, table)
         self.update()
 
     def set_cutoffs(self, clim: tuple[float, float] | None) -> None:

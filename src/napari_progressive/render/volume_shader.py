@@ -476,4 +476,37 @@ MODES: dict[str, dict[str, str]] = {
             }
             gl_FragColor = finish(hit ? gl_FragColor : vec4(0.0), hit_row, hit_edge);""",
     },
+    # napari's Labels in 3D: the first voxel of a visible label, lit by the
+    # gradient of "labelled" around it (a headlight)
+    "iso_categorical": {
+        "before_loop": """
+            bool hit = false; float hit_row = -1.0; float hit_val = 0.0;
+            bool hit_edge = false;""",
+        "skip": "g_range.x == g_range.y && colour_of(g_range.x).a <= 0.0",
+        "in_loop": """
+            if (colour_of(val).a > 0.0) {
+                hit = true; hit_row = g_row; hit_edge = g_edge; hit_val = val;
+                depth_point = loc; done = true;
+                save_brick();
+            }""",
+        "after_loop": """
+            if (!hit && !g_hatch) discard;
+            if (hit) {
+                restore_brick();
+                vec3 n = vec3(0.0);
+                for (int axis = 0; axis < 3; axis++) {
+                    vec3 e = vec3(0.0);
+                    e[axis] = g_voxel[axis];
+                    float lo = colour_of(sample_value(depth_point - e)).a > 0.0 ? 1.0 : 0.0;
+                    float hi = colour_of(sample_value(depth_point + e)).a > 0.0 ? 1.0 : 0.0;
+                    n[axis] = lo - hi;
+                }
+                n = length(n) > 0.0 ? normalize(n) : -ray;
+                if (dot(n, ray) > 0.0) n = -n;
+                float lambert = clamp(dot(n, -ray), 0.0, 1.0);
+                vec4 c = colour_of(hit_val);
+                gl_FragColor = vec4(c.rgb * (0.4 + 0.6 * lambert), c.a);
+            }
+            gl_FragColor = finish(hit ? gl_FragColor : vec4(0.0), hit_row, hit_edge);""",
+    },
 }

@@ -163,9 +163,26 @@ def _image_specs(
         )
         display = _axes_display([axes[a] for a in keep])
         display.update(_channel_display(group, c))
+        if "color" not in display:  # no omero colour: napari's own for a channel axis
+            display["colormap"] = _default_channel_colormap(c, n_channels)
         display["blending"] = "additive" if n_channels > 1 else "translucent"
         specs.append(LayerSpec(source, "image", channel_name, display))
     return specs
+
+
+#: napari's colormaps of a split channel axis (``add_image(channel_axis=...)``):
+#: magenta and green for two channels, else cycling through these six.
+TWO_CHANNEL_COLORMAPS = ("magenta", "green")
+CHANNEL_COLORMAPS = ("cyan", "magenta", "yellow", "blue", "green", "red")
+
+
+def _default_channel_colormap(c: int, n_channels: int) -> str:
+    """The colormap napari gives channel ``c`` of ``n_channels`` when none is set."""
+    if n_channels == 1:
+        return "gray"
+    if n_channels == 2:
+        return TWO_CHANNEL_COLORMAPS[c]
+    return CHANNEL_COLORMAPS[c % len(CHANNEL_COLORMAPS)]
 
 
 def _axes_display(axes: list) -> dict:

@@ -38,6 +38,7 @@ from napari_progressive.core.pieces import (
     LoaderStats,
     PieceState,
 )
+from napari_progressive.core.plane_planner import plan_plane
 from napari_progressive.core.planner import PREFETCH, Plan, plan_view
 from napari_progressive.core.scheduler import Job, Scheduler
 from napari_progressive.core.source import source_identity
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from napari_progressive.core.executor import Executor
     from napari_progressive.core.motion import Motion
     from napari_progressive.core.pieces import DrawTarget
+    from napari_progressive.core.plane_planner import SlicingPlane
     from napari_progressive.core.planner import PlannedTile
     from napari_progressive.core.source import MultiscaleSource
     from napari_progressive.core.view import SliceView, VolumeView
@@ -141,7 +143,9 @@ class Loader:
             else None
         )
         self._shown: Plan | VolumePlan | None = None
-        self._brick_request: tuple[VolumeView, int, tuple[ClipPlane, ...]] | None = None
+        self._brick_request: (
+            tuple[VolumeView, int, tuple[ClipPlane, ...], SlicingPlane | None] | None
+        ) = None
         self.pieces: dict[PieceKey, PieceState] = {}
         self._target: DrawTarget | None = None
         self._failures: dict[PieceKey, _Failure] = {}
@@ -212,22 +216,32 @@ class Loader:
         self._apply(plan_view(self.levels, view, self.mappings, self.lod_bias, motion))
 
     def set_brick_view(
-        self, view: VolumeView, slots: int, clipping_planes: Sequence[ClipPlane] = ()
+        self,
+        view: VolumeView,
+        slots: int,
+        clipping_planes: Sequence[ClipPlane] = (),
+        plane: SlicingPlane | None = None,
     ) -> None:
         """Plan the bricks a 3D ``view`` needs, a level per brick, within ``slots`` GPU slots.
 
         ``clipping_planes`` (level-0 data coordinates along the displayed axes)
-        cull what they cut away: it is never fetched.
+        cull what they cut away: it is never fetched. With a slicing ``plane``
+        (plane depiction) only the bricks its slab crosses are planned.
         """
-        request = (view, int(slots), tuple(clipping_planes))
+        request = (view, int(slots), tuple(clipping_planes), plane)
         if request == self._brick_request:
             return
         self._hold()
         self._volume_box = self.volume = None
         self._brick_request = request
-        plan = plan_volume(
-            self.levels, view, slots, self.mappings, request[2], lod_bias=self.lod_bias
-        )
+        if plane is None:
+            plan = plan_volume(
+                self.levels, view, slots, self.mappings, request[2], lod_bias=self.lod_bias
+            )
+        else:
+            plan = plan_plane(
+                self.levels, view, slots, plane, self.mappings, request[2], self.lod_bias
+            )
         self._apply(plan)
 
     def set_volume_view(self, view: VolumeView | None) -> None:

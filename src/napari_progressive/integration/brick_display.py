@@ -17,6 +17,7 @@ import numpy as np
 from napari.layers.base._base_constants import Blending
 from napari.utils.colormaps.colormap_utils import _coerce_contrast_limits
 
+from napari_progressive.core.plane_planner import SlicingPlane
 from napari_progressive.integration.label_textures import colour_table
 from napari_progressive.integration.shared import shared_gpu_budget
 from napari_progressive.render.brick_volume import BrickVolume
@@ -60,6 +61,8 @@ class BrickDisplay:
         self.displayed = displayed
         for name, handler in self.controls.items():
             getattr(layer.events, name).connect(getattr(self, handler))
+        for event in self._plane_events():
+            event.connect(self._on_plane)
         self.apply_controls()
 
     #: Level-0 data (displayed order) -> the node's visual coordinates (x, y, z).
@@ -82,18 +85,36 @@ class BrickDisplay:
             for p in planes
         )
 
+    def slicing_plane(self) -> SlicingPlane | None:
+        """The slicing plane of napari's plane depiction (level-0 data, displayed order)."""
+        if str(getattr(self.layer, "depiction", "volume")) != "plane":
+            return None
+        plane = self.layer.plane
+        try:
+            (pd, pr, pc), (nd, nr, nc) = plane.position, plane.normal
+            return SlicingPlane(
+                (float(pd), float(pr), float(pc)),
+                (float(nd), float(nr), float(nc)),
+                float(plane.thickness),
+            )
+        except ValueError:  # napari's plane is not a plane (yet): show the volume
+            return None
+
     def apply_controls(self) -> None:
         """Push every 3D control to the node."""
         self._on_rendering()
         self._on_interpolation()
         self._on_colour()
         self._on_overlay()
+        self._on_plane()
         self.node.set_clipping_planes(self.clipping_planes())
 
     def release(self) -> None:
         """Stop following the layer and give the node's pages back to the GPU budget."""
         for name, handler in self.controls.items():
             getattr(self.layer.events, name).disconnect(getattr(self, handler))
+        for event in self._plane_events():
+            event.disconnect(self._on_plane)
         self.node.release()
 
     # -- napari's VispyImageLayer, for the brick node ----------------------------
@@ -127,6 +148,18 @@ class BrickDisplay:
 
     def _on_overlay(self, event: Any = None) -> None:
         self.node.overlay = self.layer.debug_overlay
+
+    def _plane_events(self) -> list[Any]:
+        """The depiction's and the slicing plane's events (none for labels)."""
+        layer = self.layer
+        if not hasattr(layer, "depiction"):
+            return []
+        plane = layer.plane.events
+        return [layer.events.depiction, plane.position, plane.normal, plane.thickness]
+
+    def _on_plane(self, event: Any = None) -> None:
+        """Show the plane's slab (the next frame plans its bricks)."""
+        self.node.set_slicing_plane(self.slicing_plane())
 
 
 class LabelBrickDisplay(BrickDisplay):

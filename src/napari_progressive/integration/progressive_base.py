@@ -42,8 +42,12 @@ if TYPE_CHECKING:
 
     from napari_progressive.core.cache import HostCache
     from napari_progressive.core.executor import Executor
+    from napari_progressive.core.plane_planner import SlicingPlane
     from napari_progressive.core.source import MultiscaleSource
     from napari_progressive.core.volume_planner import ClipPlane
+
+    #: What a brick plan is asked for: view, slots, clipping planes, slicing plane.
+    _BrickRequest = tuple[VolumeView, int, tuple[ClipPlane, ...], SlicingPlane | None]
 else:
     _LayerBase = object
 
@@ -152,7 +156,7 @@ class ProgressiveLayerBase(_LayerBase):
         self._debug_overlay = False
         self._last_view: SliceView | None = None
         self._last_volume_view: VolumeView | None = None
-        self._last_brick_request: tuple[VolumeView, int, tuple[ClipPlane, ...]] | None = None
+        self._last_brick_request: _BrickRequest | None = None
         self._motion = MotionTracker()
 
     def _init_events(self) -> None:
@@ -325,10 +329,17 @@ class ProgressiveLayerBase(_LayerBase):
         self.loading()
 
     def set_brick_view(
-        self, view: VolumeView, slots: int, clipping_planes: Sequence[ClipPlane] = ()
+        self,
+        view: VolumeView,
+        slots: int,
+        clipping_planes: Sequence[ClipPlane] = (),
+        plane: SlicingPlane | None = None,
     ) -> None:
-        """Plan the bricks a 3D canvas shows, within ``slots`` (throttled while it moves)."""
-        request = (view, slots, tuple(clipping_planes))
+        """Plan the bricks a 3D canvas shows, within ``slots`` (throttled while it moves).
+
+        ``plane``: napari's slicing plane under plane depiction.
+        """
+        request = (view, slots, tuple(clipping_planes), plane)
         if request == self._last_brick_request:
             return
         self._last_brick_request = request
@@ -339,7 +350,7 @@ class ProgressiveLayerBase(_LayerBase):
         else:
             self._bricks_throttled(request)
 
-    def _plan_bricks_now(self, request: tuple[VolumeView, int, tuple[ClipPlane, ...]]) -> None:
+    def _plan_bricks_now(self, request: _BrickRequest) -> None:
         if self._last_brick_request is None:
             return  # the 3D view went away while this waited in the throttle
         self.loader.set_brick_view(*request)

@@ -93,7 +93,7 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         if self.layer._slice_input.ndisplay != 3:
             return self._tiles
         displayed = tuple(int(a) for a in self.layer._slice_input.displayed)
-        if len(displayed) != 3 or str(getattr(self.layer, "depiction", "volume")) != "volume":
+        if len(displayed) != 3:
             return self._tiles if self._volume is None else self._volume.node
         if self._bricks is None:
             self._bricks = self._brick_display((displayed[0], displayed[1], displayed[2]))
@@ -202,7 +202,8 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
                 self.layer.clear_canvas_view()
             else:
                 capacity = bricks.node.capacity
-                self.layer.set_brick_view(view, capacity, bricks.clipping_planes())
+                planes = bricks.clipping_planes()
+                self.layer.set_brick_view(view, capacity, planes, bricks.slicing_plane())
             return
         view = None
         if slice_input is not None:

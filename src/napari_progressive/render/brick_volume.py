@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from napari_progressive.core.bricks import BrickKey
     from napari_progressive.core.formats import TextureFormat
     from napari_progressive.core.geometry import Level, LevelMapping
+    from napari_progressive.core.plane_planner import SlicingPlane
     from napari_progressive.core.residency import GpuBudget, TexturePool
     from napari_progressive.core.volume_planner import ClipPlane, PlannedBrick, VolumePlan
 
@@ -142,6 +143,7 @@ class BrickVolumeVisual(Visual):
         self.attenuation = 0.05
         self.set_cutoffs(None)
         self.set_clipping_planes(())
+        self.set_slicing_plane(None)
         self.method = "mip"
 
     # -- state set by the owner (no GL work here; draw time does it) ----------
@@ -212,6 +214,17 @@ class BrickVolumeVisual(Visual):
         low, high = (-3e38, 3e38) if clim is None else (float(clim[0]), float(clim[1]))
         self.shared_program["u_mip_cutoff"] = low
         self.shared_program["u_minip_cutoff"] = high
+        self.update()
+
+    def set_slicing_plane(self, plane: SlicingPlane | None) -> None:
+        """Show only the slab of ``plane`` (napari's plane depiction), or the volume (None)."""
+        self._slicing_plane = plane
+        self.shared_program["u_plane_on"] = 0.0 if plane is None else 1.0
+        if plane is not None:
+            local = np.asarray(plane.position, dtype=float) - self._origin
+            self.shared_program["u_plane_pos"] = tuple(float(v) for v in local[::-1])
+            self.shared_program["u_plane_normal"] = tuple(float(v) for v in plane.normal[::-1])
+            self.shared_program["u_plane_half"] = max(float(plane.thickness) / 2, PLANE_MIN_HALF)
         self.update()
 
     def set_clipping_planes(self, planes: Sequence[ClipPlane]) -> None:
@@ -375,6 +388,8 @@ class BrickVolumeVisual(Visual):
         self.shared_program["u_box_hi"] = tuple(float(v) for v in (hi - self._origin)[::-1])
         if hasattr(self, "_clipping_planes"):
             self.set_clipping_planes(self._clipping_planes)
+        if hasattr(self, "_slicing_plane"):
+            self.set_slicing_plane(self._slicing_plane)
 
     def _use_format(self, fmt: TextureFormat) -> None:
         self.shared_program["u_page_shape"] = tuple(float(n) for n in self._atlas.page_shape[::-1])
@@ -444,6 +459,8 @@ def value_range(brick: np.ndarray) -> tuple[float, float]:
     return low, high
 
 
+#: Half the slab of a plane of thickness 0, in level-0 voxels (it still shows a plane).
+PLANE_MIN_HALF = 0.5
 #: Bytes uploaded in one frame at most, however slow the frames.
 MAX_UPLOAD_BYTES = 64 * 2**20
 #: Bytes of one brick page at most: pages come and go whole under the budget.

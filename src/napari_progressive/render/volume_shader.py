@@ -94,6 +94,10 @@ uniform float u_mip_cutoff;
 uniform float u_minip_cutoff;
 uniform float u_overlay;
 uniform float u_outline;
+uniform float u_plane_on;
+uniform vec3 u_plane_pos;
+uniform vec3 u_plane_normal;
+uniform float u_plane_half;
 {_CLIP_UNIFORMS}
 varying vec3 v_position;
 varying vec4 v_nearpos;
@@ -264,6 +268,30 @@ void main() {{
     float total = -start;
     if (total <= 0.0) discard;
     vec3 front = v_position + ray * start;
+    // Plane depiction: only the slab within u_plane_half of the plane, sampled at
+    // the middles of equal steps (at least one), whatever the level of a brick.
+    float plane_dt = 0.0;
+    if (u_plane_on > 0.5) {{
+        float d0 = dot(front - u_plane_pos, u_plane_normal);
+        float dn = dot(ray, u_plane_normal);
+        float lo = 0.0;
+        float hi = total;
+        if (abs(dn) > 1e-12) {{
+            // the plane itself must cross the volume here (napari's outline of the plane)
+            float at = -d0 / dn;
+            if (at < 0.0 || at > total) discard;
+            float a = (-u_plane_half - d0) / dn;
+            float b = (u_plane_half - d0) / dn;
+            lo = max(min(a, b), 0.0);
+            hi = min(max(a, b), total);
+        }} else if (abs(d0) > u_plane_half) {{
+            discard;
+        }}
+        if (hi <= lo) discard;
+        plane_dt = (hi - lo) / max(1.0, floor((hi - lo) / (u_unit * u_relative_step_size) + 0.5));
+        front += ray * (lo + 0.5 * plane_dt);
+        total = hi - lo - 0.5 * plane_dt;
+    }}
     vec3 depth_point = front;
     bool sampled = false;
     bool done = false;
@@ -273,7 +301,9 @@ void main() {{
     // Samples lie on one grid along the ray from the front face, as in vispy's
     // volume: level-0 steps that divide the ray evenly, and whole multiples of
     // them at coarser levels.
-    float dt0 = total / max(1.0, floor(total / (u_unit * u_relative_step_size) + 0.5));
+    float dt0 = u_plane_on > 0.5
+        ? plane_dt
+        : total / max(1.0, floor(total / (u_unit * u_relative_step_size) + 0.5));
     $before_loop
     float t = 0.0;
     for (int segment = 0; segment < {MAX_SEGMENTS}; segment++) {{
@@ -291,7 +321,7 @@ void main() {{
         if (found && !($skip)) {{
             g_edge = u_overlay > 0.5 && near_brick_edge(start_at, ray, inv);
             float voxel = min(g_voxel.x, min(g_voxel.y, g_voxel.z));
-            float dt = dt0 * max(1.0, floor(voxel / u_unit + 0.5));
+            float dt = u_plane_on > 0.5 ? dt0 : dt0 * max(1.0, floor(voxel / u_unit + 0.5));
             float weight = dt / dt0;
             float s = ceil(t / dt - 1e-4) * dt;
             for (int k = 0; k < {MAX_SEGMENT_STEPS}; k++) {{

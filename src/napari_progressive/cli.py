@@ -133,6 +133,16 @@ def _add_view_options(demo: argparse.ArgumentParser) -> None:
     )
     demo.add_argument("--overlay", action="store_true", help="show the scale-debug overlay")
     demo.add_argument(
+        "--3d", dest="view_3d", action="store_true", help="show the data in 3D (a volume)"
+    )
+    demo.add_argument(
+        "--angles",
+        type=float,
+        nargs=3,
+        metavar=("A", "B", "C"),
+        help="3D camera angles (napari's Euler angles, degrees); implies --3d",
+    )
+    demo.add_argument(
         "--size",
         type=int,
         nargs=2,
@@ -233,8 +243,11 @@ def _open_and_show(
     register_with_napari()
     for layer in layers:
         viewer.add_layer(layer)
-    if opened.view_3d is not None:
-        show_in_3d(viewer, opened.view_3d)
+    angles = args.angles if args.angles is not None else opened.view_3d
+    if angles is not None:
+        show_in_3d(viewer, angles)
+    elif args.view_3d:
+        viewer.dims.ndisplay = 3
     if args.center_complex is not None:
         data_coord_of = getattr(opened.specs[0].source, "data_coord_of", None)
         if data_coord_of is None:

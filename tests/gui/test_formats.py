@@ -127,3 +127,28 @@ def test_a_cancelled_opening_adds_nothing(viewer, tmp_path, qtbot):
         gate.set()
         qtbot.waitUntil(job.done.is_set, timeout=20_000)
     assert job.cancelled and len(viewer.layers) == 0
+
+
+@pytest.mark.usefixtures("make_napari_viewer")
+def test_view_shows_a_volume_in_3d_from_the_command_line(tmp_path):
+    import imageio.v3 as iio
+
+    path = tmp_path / "volume.zarr"
+    volume = np.full((48, 64, 64), 30000, np.uint16)
+    volume[0, 0, 0] = 0  # bright everywhere under the automatic contrast limits
+    ds.write_omezarr(path, volume, "0.4", "zyx", (16, 32, 32))
+    shots = {}
+    for name, extra in (("2d", []), ("3d", ["--3d", "--angles", "10", "35", "55"])):
+        out = tmp_path / f"{name}.png"
+        args = ["view", str(path), "--screenshot", str(out), "--size", "300", "240"]
+        assert main([*args, *extra]) == 0
+        shots[name] = iio.imread(out)[..., :3].astype(int)
+
+    def row_widths(img):
+        shown = img.max(axis=-1) > 0
+        widths = shown.sum(axis=1)
+        return widths[widths > 0] / widths.max()
+
+    # the plane is a rectangle (rows of one width), the rotated cube a hexagon
+    assert row_widths(shots["2d"]).std() < 0.05
+    assert row_widths(shots["3d"]).std() > 0.1

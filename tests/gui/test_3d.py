@@ -254,3 +254,21 @@ def test_back_in_2d_the_tiles_draw_again(viewer, shot):
     _assert_same(after[0], before[0])
     _assert_same(after[0], after[1])
     assert prog.loader.volume is None and prog.loader.volume_plan is None
+
+
+def test_a_moving_camera_draws_cheaper_frames_then_full_quality(viewer, shot, qtbot):
+    from napari_progressive.integration.brick_display import MOTION_STEPS
+    from napari_progressive.render.gl_info import software_gl
+
+    prog = npg.add_progressive_image(viewer, LEVELS, contrast_limits=LIMITS)
+    _to_3d(viewer)
+    still = shot(viewer)
+    node = viewer.window._qt_viewer.canvas.layer_to_visual[prog].node
+    assert node.coarse_steps == 1.0
+    viewer.scene.camera.angles = (10, 40, 55)
+    qtbot.wait(30)  # a frame or two while moving
+    if software_gl():  # a GPU draws every frame at full quality
+        assert node.coarse_steps == MOTION_STEPS and not prog.is_idle()
+    viewer.scene.camera.angles = (10, 35, 55)
+    assert np.array_equal(shot(viewer), still)  # once still: full quality, as before
+    assert node.coarse_steps == 1.0

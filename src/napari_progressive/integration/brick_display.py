@@ -7,6 +7,10 @@ attenuation, the mip/minip cut-offs under translucent blending, clipping
 planes and the scale-debug overlay. The node's visual coordinates are the
 layer's level-0 data coordinates (axes reversed, as for napari's volumes), so
 napari's own placement of the node applies unchanged.
+
+On software GL, while the camera moves, the node ray casts with steps
+``MOTION_STEPS`` times longer (a cheaper frame), and at full quality once the
+camera has been still for ``SETTLE_MS``; on a GPU every frame is full quality.
 """
 
 from __future__ import annotations
@@ -16,13 +20,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from napari.layers.base._base_constants import Blending
 from napari.utils.colormaps.colormap_utils import _coerce_contrast_limits
+from qtpy.QtCore import QTimer
 
 from napari_progressive.core.plane_planner import SlicingPlane
 from napari_progressive.integration.label_textures import colour_table
 from napari_progressive.integration.shared import shared_gpu_budget
 from napari_progressive.render.brick_volume import BrickVolume
+from napari_progressive.render.gl_info import software_gl
 
 if TYPE_CHECKING:
+    from napari_progressive.core.view import VolumeView
     from napari_progressive.core.volume_planner import ClipPlane
 
 #: Layer events the brick node follows, and the handler of each.
@@ -39,6 +46,10 @@ _CONTROLS = {
 }
 #: napari's 3D interpolation modes the bricks sample with ('nearest' or 'linear').
 _NEAREST = {"nearest"}
+#: While the camera moves on software GL: how many times longer the ray steps
+#: are, and how long the camera must be still before full quality (ms).
+MOTION_STEPS = 4.0
+SETTLE_MS = 250
 
 
 class BrickDisplay:
@@ -59,6 +70,11 @@ class BrickDisplay:
             max_bytes=layer.max_gpu_bytes,
         )
         self.displayed = displayed
+        self._camera: tuple[Any, ...] | None = None
+        self._settle = QTimer()
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self._full_quality)
         for name, handler in self.controls.items():
             getattr(layer.events, name).connect(getattr(self, handler))
         for event in self._plane_events():
@@ -100,6 +116,17 @@ class BrickDisplay:
         except ValueError:  # napari's plane is not a plane (yet): show the volume
             return None
 
+    def follow_camera(self, view: VolumeView) -> None:
+        """A frame starts with ``view``: cheaper frames while the camera moves (software GL)."""
+        camera = (view.view, view.projection, view.canvas)
+        if self._camera is not None and camera != self._camera and software_gl():
+            self.node.coarse_steps = MOTION_STEPS
+            self._settle.start()
+        self._camera = camera
+
+    def _full_quality(self) -> None:
+        self.node.coarse_steps = 1.0
+
     def apply_controls(self) -> None:
         """Push every 3D control to the node."""
         self._on_rendering()
@@ -115,6 +142,7 @@ class BrickDisplay:
             getattr(self.layer.events, name).disconnect(getattr(self, handler))
         for event in self._plane_events():
             event.disconnect(self._on_plane)
+        self._settle.stop()
         self.node.release()
 
     # -- napari's VispyImageLayer, for the brick node ----------------------------

@@ -201,6 +201,7 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
             if view is None:
                 self.layer.clear_canvas_view()
             else:
+                bricks.follow_camera(view)
                 capacity = bricks.node.capacity
                 planes = bricks.clipping_planes()
                 self.layer.set_brick_view(view, capacity, planes, bricks.slicing_plane())

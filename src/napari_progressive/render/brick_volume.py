@@ -91,6 +91,7 @@ class BrickVolumeVisual(Visual):
         self._from_document = MatrixTransform()
         super().__init__(vcode=VERTEX, fcode=FRAGMENT)
         self._n_clip = -1  # clipping planes the shader tests
+        self._coarse_drawn = False  # the latest frame had longer steps than full quality
         self._upload_base = upload_bytes_per_frame
         self._last_upload = 0.0
         self._draw_mode = "triangle_strip"
@@ -139,6 +140,7 @@ class BrickVolumeVisual(Visual):
         self.overlay = False
         self.shared_program["u_unit"] = 1.0
         self.relative_step_size = 0.8
+        self.coarse_steps = 1.0
         self.threshold = 0.5
         self.attenuation = 0.05
         self.set_cutoffs(None)
@@ -318,8 +320,24 @@ class BrickVolumeVisual(Visual):
 
     @property
     def needs_redraw(self) -> bool:
-        """Whether what was drawn lags behind the plan or the uploads."""
-        return self._plan is not None and (self._table_dirty or self._atlas.pending > 0)
+        """Whether what was drawn lags behind the plan, the uploads or full quality."""
+        behind = self._table_dirty or self._atlas.pending > 0 or self._coarse_drawn
+        return self._plan is not None and behind
+
+    @property
+    def coarse_steps(self) -> float:
+        """How many times longer the ray steps are than ``relative_step_size`` (1: full quality).
+
+        A cheaper frame while the camera moves; a frame drawn with longer steps
+        leaves ``needs_redraw`` set until one is drawn at full quality.
+        """
+        return self._coarse_steps
+
+    @coarse_steps.setter
+    def coarse_steps(self, value: float) -> None:
+        self._coarse_steps = max(1.0, float(value))
+        self.shared_program["u_coarse_steps"] = self._coarse_steps
+        self.update()
 
     @property
     def pending_uploads(self) -> int:
@@ -367,6 +385,7 @@ class BrickVolumeVisual(Visual):
                 self.update()
         if self._table_dirty:
             self._bake()
+        self._coarse_drawn = self._coarse_steps > 1.0
         self._use_pages(max(self._atlas.pool.pages, default=0) + 1)
         origin = self._origin[::-1]
         transforms = view.transforms

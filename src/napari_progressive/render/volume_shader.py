@@ -87,6 +87,7 @@ uniform vec3 u_box_lo;
 uniform vec3 u_box_hi;
 uniform float u_unit;
 uniform float u_relative_step_size;
+uniform float u_coarse_steps;
 uniform float u_nudge;
 uniform float u_threshold;
 uniform float u_attenuation;
@@ -301,9 +302,12 @@ void main() {{
     // Samples lie on one grid along the ray from the front face, as in vispy's
     // volume: level-0 steps that divide the ray evenly, and whole multiples of
     // them at coarser levels.
+    // While the camera moves (software GL) steps are u_coarse_steps times longer and
+    // weigh as much more, so that opacity and attenuation stay as they are.
+    float coarse = u_plane_on > 0.5 ? 1.0 : u_coarse_steps;
     float dt0 = u_plane_on > 0.5
         ? plane_dt
-        : total / max(1.0, floor(total / (u_unit * u_relative_step_size) + 0.5));
+        : total / max(1.0, floor(total / (u_unit * u_relative_step_size * coarse) + 0.5));
     $before_loop
     float t = 0.0;
     for (int segment = 0; segment < {MAX_SEGMENTS}; segment++) {{
@@ -322,7 +326,7 @@ void main() {{
             g_edge = u_overlay > 0.5 && near_brick_edge(start_at, ray, inv);
             float voxel = min(g_voxel.x, min(g_voxel.y, g_voxel.z));
             float dt = u_plane_on > 0.5 ? dt0 : dt0 * max(1.0, floor(voxel / u_unit + 0.5));
-            float weight = dt / dt0;
+            float weight = dt / dt0 * coarse;
             float s = ceil(t / dt - 1e-4) * dt;
             for (int k = 0; k < {MAX_SEGMENT_STEPS}; k++) {{
                 if (s >= end || done) break;

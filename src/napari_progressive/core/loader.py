@@ -41,6 +41,7 @@ from napari_progressive.core.pieces import (
 from napari_progressive.core.plane_planner import plan_plane
 from napari_progressive.core.planner import PREFETCH, Plan, plan_view
 from napari_progressive.core.scheduler import Job, Scheduler
+from napari_progressive.core.slice_prefetch import with_neighbouring_slices
 from napari_progressive.core.source import source_identity
 from napari_progressive.core.tiles import ChunkKey, TileKey, cut_tile
 from napari_progressive.core.volume_planner import VolumePlan, plan_volume
@@ -238,6 +239,7 @@ class Loader:
             plan = plan_volume(
                 self.levels, view, slots, self.mappings, request[2], lod_bias=self.lod_bias
             )
+            plan = with_neighbouring_slices(plan, self.levels)
         else:
             plan = plan_plane(
                 self.levels, view, slots, plane, self.mappings, request[2], self.lod_bias

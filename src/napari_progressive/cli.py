@@ -41,6 +41,9 @@ class Demo:
 DEMOS = {
     "mandelbrot": Demo("Mandelbrot", "mandelbrot://levels={levels},tile={tile}", 18, 512),
     "mandelbulb": Demo("Mandelbulb", "mandelbulb://levels={levels},chunk={tile}", 15, 32),
+    "mandelbulb-timelapse": Demo(
+        "Mandelbulb time-lapse", "mandelbulb://levels={levels},chunk={tile},times=24", 12, 32
+    ),
 }
 EXIT_STATUS = """exit status:
   0    done
@@ -64,9 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = _command(sub, "demo", "open a synthetic dataset that needs no files")
-    demo.add_argument("dataset", choices=list(DEMOS), help="mandelbrot (2D) or mandelbulb (3D)")
     demo.add_argument(
-        "--levels", type=int, help="pyramid levels (default 18 for mandelbrot, 15 for mandelbulb)"
+        "dataset",
+        choices=list(DEMOS),
+        help="mandelbrot (2D), mandelbulb (3D) or mandelbulb-timelapse (3D over time)",
+    )
+    demo.add_argument(
+        "--levels",
+        type=int,
+        help="pyramid levels (default 18 for mandelbrot, 15 for mandelbulb, 12 for its time-lapse)",
     )
     demo.add_argument(
         "--tile", type=int, help="tile side in px, brick side in voxels (default 512 or 32)"

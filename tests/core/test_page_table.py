@@ -162,3 +162,27 @@ def test_a_cell_carries_the_value_range_of_the_brick_it_names():
         else:  # the brick's own range, also in the cells of missing finer bricks
             assert (low, high) == (slot, slot + 0.5)
     assert seen_unknown
+
+
+def test_another_slices_bricks_show_where_this_slice_has_none_resident():
+    import dataclasses
+
+    levels = pyramid()
+    maps = level_mappings(levels)
+    plan = plan_volume(levels, ortho((512.0, 512.0, 512.0), 300), slots=4096)
+    coarsest = max(b.key.level for b in plan.bricks)
+    # only the previous time point's coarsest bricks are on the GPU
+    previous = {
+        dataclasses.replace(b.key, plane=((3, 0),)): (0, i)
+        for i, b in enumerate(plan.bricks)
+        if b.key.level == coarsest
+    }
+    table = bake_page_table(plan, maps, previous, np.zeros(3), lambda lv: (1.0, 1.0, 1.0))
+    named = table.cells[..., 3] > 0
+    assert named.any()
+    assert {table.levels[a - 1] for a in table.cells[..., 3][named]} == {coarsest}
+    # once this slice's own brick is resident, it wins over the stale one
+    own = {b.key: (0, 10_000 + i) for i, b in enumerate(plan.bricks) if b.key.level == coarsest}
+    table = bake_page_table(plan, maps, {**previous, **own}, np.zeros(3), lambda lv: (1, 1, 1))
+    slots = table.cells[..., 0].astype(int) + 256 * table.cells[..., 1].astype(int)
+    assert np.all(slots[table.cells[..., 3] > 0] >= 10_000)

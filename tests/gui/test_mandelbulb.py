@@ -59,3 +59,17 @@ def test_the_demos_switch_between_2d_and_3d(viewer, shot, uri):
         seen.setdefault(ndisplay, img)
         differ = np.abs(img - seen[ndisplay]).max(axis=-1) > 2
         assert differ.mean() < 0.001, f"{ndisplay}D shows another picture the second time"
+
+
+def test_the_time_lapse_sample_steps_through_time_in_3d(viewer, shot):
+    (layer,) = viewer.open_sample("napari-progressive", "mandelbulb-timelapse")
+    assert layer.ndim == 4 and viewer.dims.ndisplay == 3
+    coarser(viewer, layer)
+    first = shot(viewer)
+    assert_shows_the_bulb(first)
+    viewer.dims.set_current_step(0, 1)
+    # never blank: the last time point's bricks show until the new one's land
+    assert_shows_the_bulb(shot(viewer, idle=False))
+    turned = shot(viewer)
+    assert_shows_the_bulb(turned)
+    assert np.abs(turned[..., :3].astype(int) - first[..., :3]).mean() > 0.5

@@ -145,7 +145,8 @@ def test_uri_options_in_range():
         ("mandelbulb://max_iter=" + "9" * 5000, "max_iter must be"),
         ("mandelbulb://levels=16", "over 1048576"),
         ("mandelbulb://levels=13,chunk=256", "over 1048576"),
-        ("mandelbulb://tile=32", "expected levels=N, chunk=N or max_iter=N"),
+        ("mandelbulb://tile=32", "expected levels=N, chunk=N, max_iter=N or times=N"),
+        ("mandelbulb://times=10001", "times must be 0 to 10000"),
         ("mandelbulb://levels=\u00b2", "expected levels"),
         ("mandelbulb://levels=-1", "expected levels"),
         ("mandelbrot://levels=4", "not a mandelbulb URI"),
@@ -154,3 +155,28 @@ def test_uri_options_in_range():
 def test_uri_options_out_of_range(uri, message):
     with pytest.raises(SourceError, match=message):
         parse_mandelbulb_uri(uri)
+
+
+def test_the_time_lapse_turns_the_bulb_and_keeps_time_at_every_level():
+    from napari_progressive.sources.mandelbulb import MandelbulbSource
+
+    still = MandelbulbSource(levels=3, chunk=16)
+    movie = MandelbulbSource(levels=3, chunk=16, times=6)
+    assert [lv.shape for lv in movie.levels] == [(6, *lv.shape) for lv in still.levels]
+    assert all(lv.chunks == (1, 16, 16, 16) and lv.scale[0] == 1.0 for lv in movie.levels)
+    coarsest = len(movie.levels) - 1
+    first = movie.read_chunk(coarsest, (0, 1, 1, 1))
+    assert first.shape == (1, 16, 16, 16)
+    np.testing.assert_array_equal(first[0], still.read_chunk(coarsest, (1, 1, 1)))
+    later = movie.read_chunk(coarsest, (3, 1, 1, 1))
+    assert (later != first).mean() > 0.01  # turned
+    assert movie.identity != still.identity and "times=6" in movie.identity
+
+
+def test_a_time_lapse_uri_opens_four_axes():
+    from napari_progressive.sources.open import open_layers
+
+    (spec,) = open_layers("mandelbulb://levels=4,chunk=8,times=5")
+    assert spec.source.levels[0].shape == (5, 128, 128, 128)
+    assert spec.display["axis_labels"] == ("t", "z", "y", "x")
+    assert "5 time points" in spec.name

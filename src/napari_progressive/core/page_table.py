@@ -103,7 +103,8 @@ def bake_page_table(
     centre = np.asarray(plan.view.centre, dtype=float)
     grids = {lv: _BrickGrid(mappings[lv], axes) for lv in levels}
     boxes = {lv: _box(by_level[lv], grids[lv], centre) for lv in levels}
-    resident = _resident_codes(slots, ranges or {}, displayed, plane)
+    resident = _resident_codes(slots, ranges or {}, displayed, lambda p: p == plane)
+    stale = _resident_codes(slots, ranges or {}, displayed, lambda p: p != plane)
     planned = plan.keys
     failures = _failed_codes(k for k in failed if k in planned)
     row_of = {lv: k for k, lv in enumerate(levels)}
@@ -123,7 +124,7 @@ def bake_page_table(
             axis=-1,
         ).reshape(-1, 3)
         centres = grid.corner + (index + 0.5) * grid.extent
-        out, out_ranges = _texels(centres, levels[k:], grids, resident, failures, row_of)
+        out, out_ranges = _texels(centres, levels[k:], grids, resident, failures, row_of, stale)
         cells[z : z + shape[0], : shape[1], : shape[2]] = out.reshape(*shape, 4)
         cell_ranges[z : z + shape[0], : shape[1], : shape[2]] = out_ranges.reshape(*shape, 2)
         first = grid.corner + lo * grid.extent - origin
@@ -142,11 +143,14 @@ def _texels(
     resident: Mapping[int, tuple[np.ndarray, np.ndarray, np.ndarray]],
     failures: Mapping[int, np.ndarray],
     row_of: Mapping[int, int],
+    stale: Mapping[int, tuple[np.ndarray, np.ndarray, np.ndarray]],
 ) -> tuple[np.ndarray, np.ndarray]:
     """The texels and value ranges of the cells at ``centres``: the finest resident brick.
 
     ``levels`` go finest first; a texel is flagged where a failed brick finer
     than the one it names lies (or any failed brick, where none is resident).
+    Where nothing of this slice is resident, a ``stale`` brick (another
+    slice's, e.g. the previous time point's) is shown until this slice's land.
     """
     found = np.zeros(len(centres), dtype=bool)
     flagged = np.zeros(len(centres), dtype=bool)
@@ -168,6 +172,16 @@ def _texels(
             found |= hit
         if lv in failures:
             flagged |= ~found & _lookup(failures[lv], at)[0]
+    for lv in levels:
+        codes = stale.get(lv)
+        if codes is None or found.all():
+            continue
+        hit, pos = _lookup(codes[0], _encode(grids[lv].brick_of(centres)))
+        hit &= ~found
+        page, slot = codes[1][pos[hit], 0], codes[1][pos[hit], 1]
+        out[hit] = np.stack([slot & 255, slot >> 8, page, np.full_like(slot, row_of[lv] + 1)], 1)
+        out_ranges[hit] = codes[2][pos[hit]]
+        found |= hit
     out[flagged, 3] += FAILED_FLAG
     return out, out_ranges
 
@@ -220,12 +234,15 @@ def _resident_codes(
     slots: Mapping[BrickKey, tuple[int, int]],
     ranges: Mapping[BrickKey, tuple[float, float]],
     displayed: tuple[int, int, int],
-    plane: tuple[tuple[int, int], ...],
+    at_slice: Callable[[tuple[tuple[int, int], ...]], bool],
 ) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per level, the sorted codes of its resident bricks at this slice, (page, slot), range."""
+    """Per level, the sorted codes of its resident bricks at the slices ``at_slice`` keeps.
+
+    Each with its (page, slot) and its value range.
+    """
     per_level: dict[int, list[BrickKey]] = {}
     for key in slots:
-        if key.displayed == displayed and key.plane == plane:
+        if key.displayed == displayed and at_slice(key.plane):
             per_level.setdefault(key.level, []).append(key)
     out = {}
     for lv, keys in per_level.items():

@@ -103,6 +103,7 @@ class BrickVolumeVisual(Visual):
         self._failed: frozenset[BrickKey] = frozenset()
         self._table_dirty = True
         self._drawn: list[PlannedBrick] = []
+        self._shows_any = False  # whether the page table names any brick
         self._origin = np.zeros(3)  # displayed order (depth, rows, columns)
         self._vertices = VertexBuffer(np.zeros((8, 3), np.float32))
         self.shared_program["a_position"] = self._vertices
@@ -181,6 +182,7 @@ class BrickVolumeVisual(Visual):
         self._plan = None
         self._atlas.set_needed(())
         self._drawn = []
+        self._shows_any = False
         self.update()
 
     def stage(self, key: BrickKey, brick: np.ndarray) -> None:
@@ -222,11 +224,13 @@ class BrickVolumeVisual(Visual):
         """Show only the slab of ``plane`` (napari's plane depiction), or the volume (None)."""
         self._slicing_plane = plane
         self.shared_program["u_plane_on"] = 0.0 if plane is None else 1.0
-        if plane is not None:
-            local = np.asarray(plane.position, dtype=float) - self._origin
-            self.shared_program["u_plane_pos"] = tuple(float(v) for v in local[::-1])
-            self.shared_program["u_plane_normal"] = tuple(float(v) for v in plane.normal[::-1])
-            self.shared_program["u_plane_half"] = max(float(plane.thickness) / 2, PLANE_MIN_HALF)
+        position = self._origin if plane is None else np.asarray(plane.position, dtype=float)
+        normal = (1.0, 0.0, 0.0) if plane is None else plane.normal
+        thickness = 0.0 if plane is None else float(plane.thickness)
+        local = position - self._origin
+        self.shared_program["u_plane_pos"] = tuple(float(v) for v in local[::-1])
+        self.shared_program["u_plane_normal"] = tuple(float(v) for v in normal[::-1])
+        self.shared_program["u_plane_half"] = max(thickness / 2, PLANE_MIN_HALF)
         self.update()
 
     def set_clipping_planes(self, planes: Sequence[ClipPlane]) -> None:
@@ -393,7 +397,7 @@ class BrickVolumeVisual(Visual):
         to_document = folded_matrix(transforms.get_transform("visual", "document"), origin)
         self._to_document.matrix = to_document
         self._from_document.matrix = np.linalg.inv(to_document)
-        return bool(self._drawn)
+        return self._shows_any
 
     # -- internals ----------------------------------------------------------------
 
@@ -467,6 +471,8 @@ class BrickVolumeVisual(Visual):
         self._rows.set_data(rows)
         self.shared_program["u_n_rows"] = float(min(len(table.rows), MAX_ROWS))
         self._drawn = [b for b in self._plan.bricks if b.key in pool]
+        # another slice's bricks (the previous time point) show until this slice's land
+        self._shows_any = bool(table.cells[..., 3].any())
         self._table_dirty = False
 
 

@@ -42,31 +42,46 @@ from napari_progressive.sources.uri_options import parse_uri_options
 CUBE_MIN, CUBE_SIDE = -1.2, 2.4
 #: Orbit trap radius shown as the brightest inside value.
 TRAP_RADIUS = 0.72
+#: The time-lapse's turn about the z axis over the whole movie (radians): one
+#: period of the bulb's eightfold symmetry, so the last frame leads to the first.
+TURN = math.pi / 4
 #: Camera angles of the 3D view (napari's Euler angles, degrees): z upright, from above.
 VIEW_ANGLES = (10.0, -30.0, 110.0)
 
 
 @njit(nogil=True, cache=True, fastmath=True)
 def _bulb_box(
-    x0: float, y0: float, z0: float, step: float, out: np.ndarray, max_iter: int
+    x0: float,
+    y0: float,
+    z0: float,
+    step: float,
+    out: np.ndarray,
+    max_iter: int,
+    cos_turn: float = 1.0,
+    sin_turn: float = 0.0,
 ) -> None:  # pragma: no cover - compiled
     """Voxel (k, j, i) of ``out`` samples c = (x0, y0, z0) + ((i, j, k) + 0.5) * step.
 
-    A row of voxels iterates in lockstep (lanes), escaped ones frozen, until
-    all have escaped or ``max_iter``: the lanes' independent chains keep the
-    vector units busy, about 3x the speed of one voxel at a time.
+    ``c`` is turned about the z axis by the angle of ``cos_turn`` and
+    ``sin_turn`` first (the time-lapse). A row of voxels iterates in lockstep
+    (lanes), escaped ones frozen, until all have escaped or ``max_iter``: the
+    lanes' independent chains keep the vector units busy, about 3x the speed
+    of one voxel at a time.
     """
     nz, ny, nx = out.shape
-    cxs = x0 + (np.arange(nx) + 0.5) * step
+    xs_row = x0 + (np.arange(nx) + 0.5) * step
+    cxs, cys = np.empty(nx), np.empty(nx)
     xs, ys, zs = np.empty(nx), np.empty(nx), np.empty(nx)
     r2s, traps = np.empty(nx), np.empty(nx)
     for k in range(nz):
         cz = z0 + (k + 0.5) * step
         for j in range(ny):
-            cy = y0 + (j + 0.5) * step
+            y_row = y0 + (j + 0.5) * step
             for i in range(nx):  # the first step from 0 lands on c
-                xs[i], ys[i], zs[i] = cxs[i], cy, cz
-                r2s[i] = traps[i] = cxs[i] ** 2 + cy * cy + cz * cz
+                cxs[i] = cos_turn * xs_row[i] - sin_turn * y_row
+                cys[i] = sin_turn * xs_row[i] + cos_turn * y_row
+                xs[i], ys[i], zs[i] = cxs[i], cys[i], cz
+                r2s[i] = traps[i] = cxs[i] ** 2 + cys[i] ** 2 + cz * cz
             for _ in range(1, max_iter):
                 alive = 0
                 for i in range(nx):
@@ -77,7 +92,7 @@ def _bulb_box(
                     for _ in range(3):
                         u, v = u * u - v * v, 2.0 * u * v
                         a, b = a * a - b * b, 2.0 * a * b
-                    x, y, z = u * b + cxs[i], v * b + cy, a + cz
+                    x, y, z = u * b + cxs[i], v * b + cys[i], a + cz
                     r2 = x * x + y * y + z * z
                     live = r2s[i] <= 4.0
                     if live:
@@ -98,24 +113,34 @@ class MandelbulbSource:
 
     Level 0 is ``chunk * 2**levels`` voxels on a side, so the coarsest level
     is two bricks across (15 levels of 32**3 bricks: 1,048,576**3 voxels
-    down to 64**3).
+    down to 64**3). With ``times`` > 0 it is a time-lapse (t, z, y, x): the
+    bulb turns about its z axis by ``TURN / times`` per time point, one
+    period of its eightfold symmetry over the movie, so the movie loops.
     """
 
-    def __init__(self, levels: int = 15, chunk: int = 32, max_iter: int = 24) -> None:
-        if levels < 1 or chunk < 1 or max_iter < 1:
+    def __init__(
+        self, levels: int = 15, chunk: int = 32, max_iter: int = 24, times: int = 0
+    ) -> None:
+        if levels < 1 or chunk < 1 or max_iter < 1 or times < 0:
             raise ValueError(
-                f"levels, chunk and max_iter must be >= 1, got {levels}, {chunk}, {max_iter}"
+                f"levels, chunk and max_iter must be >= 1 and times >= 0, "
+                f"got {levels}, {chunk}, {max_iter}, {times}"
             )
         self.size = chunk * 2**levels
         self.max_iter = max_iter
-        self._levels: tuple[Level, ...] = block_pyramid(
-            (self.size,) * 3, (chunk,) * 3, np.uint8, levels
-        )
+        self.times = times
+        if times:
+            self._levels: tuple[Level, ...] = block_pyramid(
+                (times, *(self.size,) * 3), (1, *(chunk,) * 3), np.uint8, levels, (1, 2, 2, 2)
+            )
+        else:
+            self._levels = block_pyramid((self.size,) * 3, (chunk,) * 3, np.uint8, levels)
 
     @property
     def name(self) -> str:
         """Short human-readable identity."""
-        return f"mandelbulb-{len(self._levels)}x{self._levels[0].chunks[0]}"
+        movie = f"x{self.times}t" if self.times else ""
+        return f"mandelbulb-{len(self._levels)}x{self._levels[0].chunks[-1]}{movie}"
 
     @property
     def levels(self) -> tuple[Level, ...]:
@@ -128,8 +153,9 @@ class MandelbulbSource:
     @property
     def identity(self) -> str:
         """The generator and its parameters (bricks are the same in every run)."""
-        chunk = self._levels[0].chunks[0]
-        return f"mandelbulb:levels={len(self._levels)},chunk={chunk},max_iter={self.max_iter}"
+        chunk = self._levels[0].chunks[-1]
+        params = f"levels={len(self._levels)},chunk={chunk},max_iter={self.max_iter}"
+        return f"mandelbulb:{params},times={self.times}" if self.times else f"mandelbulb:{params}"
 
     def point_at(self, z: float, y: float, x: float) -> tuple[float, float, float]:
         """The point (z, y, x) of the bulb's space at level-0 data coordinate (z, y, x)."""
@@ -154,9 +180,10 @@ class MandelbulbSource:
         """Compute one brick (edge bricks clipped to the level)."""
         lv = self._levels[level]
         box = lv.chunk_slices(index)
-        step = CUBE_SIDE / self.size * lv.scale[0]
-        out = np.empty(tuple(s.stop - s.start for s in box), np.uint8)
-        zs, ys, xs = box
+        step = CUBE_SIDE / self.size * lv.scale[-1]
+        turn = TURN * box[0].start / self.times if self.times else 0.0
+        zs, ys, xs = box[-3:]
+        out = np.empty(tuple(s.stop - s.start for s in (zs, ys, xs)), np.uint8)
         _bulb_box(
             CUBE_MIN + xs.start * step,
             CUBE_MIN + ys.start * step,
@@ -164,14 +191,21 @@ class MandelbulbSource:
             step,
             out,
             self.max_iter,
+            math.cos(turn),
+            math.sin(turn),
         )
-        return out
+        return out[np.newaxis] if self.times else out
 
 
 MANDELBULB_SCHEME = "mandelbulb://"
 
 #: Allowed range of each URI option: a brick within 16 MiB, its compute bounded.
-MANDELBULB_LIMITS = {"levels": (1, 20), "chunk": (1, 256), "max_iter": (1, 10_000)}
+MANDELBULB_LIMITS = {
+    "levels": (1, 20),
+    "chunk": (1, 256),
+    "max_iter": (1, 10_000),
+    "times": (0, 10_000),
+}
 #: Level 0's longest side: its voxel count (side**3) stays well within int64.
 MAX_MANDELBULB_SIDE = 2**20
 
@@ -187,10 +221,14 @@ def parse_mandelbulb_uri(uri: str) -> dict[str, int]:
     return options
 
 
-def mandelbulb_display(levels: int) -> dict[str, Any]:
+def mandelbulb_display(levels: int, times: int = 0) -> dict[str, Any]:
     """Display defaults of the Mandelbulb demo (layer name, colormap, contrast, rendering)."""
+    movie = {"axis_labels": ("t", "z", "y", "x")} if times else {}
     return {
-        "name": f"Mandelbulb ({levels} levels)",
+        "name": f"Mandelbulb ({levels} levels, {times} time points)"
+        if times
+        else f"Mandelbulb ({levels} levels)",
+        **movie,
         "colormap": "magma",
         "contrast_limits": (0, 255),
         "rendering": "attenuated_mip",

@@ -207,7 +207,7 @@ class MandelbrotAdapter:
 
 
 class MandelbulbAdapter:
-    """``mandelbulb://levels=N,chunk=N,max_iter=N``."""
+    """``mandelbulb://levels=N,chunk=N,max_iter=N,times=N`` (times: a time-lapse)."""
 
     name, priority = "mandelbulb", 65
 
@@ -217,7 +217,7 @@ class MandelbulbAdapter:
     def open(self, target: Target, options: dict[str, Any]) -> list[LayerSpec]:  # noqa: D102
         assert target.uri is not None
         source = MandelbulbSource(**parse_mandelbulb_uri(target.uri))
-        display = mandelbulb_display(len(source.levels))
+        display = mandelbulb_display(len(source.levels), source.times)
         return [LayerSpec(source, name=display.pop("name"), display=display)]
 
 

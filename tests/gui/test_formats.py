@@ -152,3 +152,26 @@ def test_view_shows_a_volume_in_3d_from_the_command_line(tmp_path):
     # the plane is a rectangle (rows of one width), the rotated cube a hexagon
     assert row_widths(shots["2d"]).std() < 0.05
     assert row_widths(shots["3d"]).std() > 0.1
+
+
+def test_the_widget_moves_the_camera_to_a_chosen_roi(viewer, shot, omezarr):
+    from napari_progressive.integration.roi_navigator import RoiNavigator
+    from napari_progressive.integration.widget import ProgressiveWidget
+
+    layers = viewer.open(str(omezarr), plugin="napari-progressive")
+    widget = ProgressiveWidget(viewer)
+    (navigator,) = widget.findChildren(RoiNavigator)
+    assert navigator.isVisibleTo(widget) and navigator.count() == 3  # a prompt and two ROIs
+    rois = next(lyr for lyr in layers if isinstance(lyr, Shapes))
+    second = np.asarray(rois.data[1])
+    lo, hi = second.min(axis=0), second.max(axis=0)
+    navigator.activated.emit(2)
+    centre = np.asarray(viewer.scene.camera.center)[-2:]
+    np.testing.assert_allclose(centre, (lo + hi) / 2)
+    height, width = viewer.canvas.size
+    zoom = viewer.scene.camera.zoom
+    assert min(height / zoom, width / zoom) >= 0.99 * min(hi - lo)  # the ROI fits, snugly
+    assert zoom * max((hi - lo) / np.array([height, width])) <= 1.0 + 1e-9
+    images = [lyr for lyr in layers if isinstance(lyr, ProgressiveImage)]
+    shot(viewer)
+    assert all(img.loader.plan is not None for img in images)  # planned for the ROI's view

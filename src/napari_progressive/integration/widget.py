@@ -1,6 +1,7 @@
 """Dock widget: per-layer loading statistics, the shared budgets, the overlay and its legend.
 
 In 3D the statistics list the brick plan per level and the brick atlas's use.
+When the viewer holds an OME-Zarr's ROI tables, a list moves the camera to one.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from qtpy.QtWidgets import QCheckBox, QComboBox, QLabel, QVBoxLayout, QWidget
 from superqt.utils import qthrottled
 
 from napari_progressive.integration.progressive_base import ProgressiveLayerBase
+from napari_progressive.integration.roi_navigator import RoiNavigator
 from napari_progressive.render.palette import level_colour_hex
 
 if TYPE_CHECKING:
@@ -36,8 +38,10 @@ class ProgressiveWidget(QWidget):
         self.legend = QLabel()
         self.budget_label = QLabel()
         self.budget_label.setTextFormat(Qt.TextFormat.RichText)
+        self.roi_box = RoiNavigator(napari_viewer)
         layout = QVBoxLayout(self)
         for w in (
+            self.roi_box,
             self.layer_box,
             self.overlay_box,
             self.stats_label,

@@ -477,10 +477,13 @@ class BrickVolumeVisual(Visual):
 
 
 def value_range(brick: np.ndarray) -> tuple[float, float]:
-    """The lowest and highest value of ``brick`` (texture values are data values), NaN aside."""
+    """The lowest and highest value of ``brick`` (texture values are data values).
+
+    With a NaN or an infinity inside: ``UNKNOWN_RANGE`` (never skipped).
+    """
     low, high = float(brick.min()), float(brick.max())
     if not (np.isfinite(low) and np.isfinite(high)):
-        return UNKNOWN_RANGE  # NaN or inf inside: never skipped
+        return UNKNOWN_RANGE
     return low, high
 
 

@@ -139,6 +139,12 @@ vec4 row_texel(float row, float i) {{
     return texture2D(u_rows, vec2((i + 0.5) / 4.0, (row + 0.5) / {float(MAX_ROWS)}));
 }}
 
+// The unit normal n (the ray's opposite where n is 0) turned to face the ray.
+vec3 facing(vec3 n, vec3 ray) {{
+    n = length(n) > 0.0 ? normalize(n) : -ray;
+    return dot(n, ray) > 0.0 ? -n : n;
+}}
+
 vec3 safe_inverse(vec3 d) {{
     vec3 s = vec3(d.x >= 0.0 ? 1.0 : -1.0, d.y >= 0.0 ? 1.0 : -1.0, d.z >= 0.0 ? 1.0 : -1.0);
     return 1.0 / (s * max(abs(d), vec3(1e-20)));
@@ -353,6 +359,60 @@ void main() {{
 
 FRAGMENT = page_sampling(3, body="$page_lookup") + COLOUR + _MARCH
 
+#: A brick of one value drawn fully transparent: nothing in it shows.
+TRANSPARENT_BRICK = "g_range.x == g_range.y && colour_of(g_range.x).a <= 0.0"
+
+
+def _extremum(cutoff: str, better: str, skip: str, saturated: str) -> dict[str, str]:
+    """MIP (``better`` '>') or minip ('<'): the best sample, refined around it as vispy does."""
+    return {
+        "before_loop": f"""
+            float best = {cutoff}; float best_row = -1.0; float best_dt = 0.0;
+            bool best_edge = false;""",
+        "skip": skip,
+        "in_loop": f"""
+            if (val {better} best) {{
+                best = val; best_row = g_row; best_edge = g_edge; depth_point = loc; best_dt = dt;
+                save_brick();
+                if (best {better}= {saturated}) done = true;
+            }}""",
+        "after_loop": f"""
+            if (best_row < 0.0 && !g_hatch) discard;
+            // refine around the best sample in tenths of its step, as vispy does
+            restore_brick();
+            vec3 at = depth_point - ray * (0.5 * best_dt);
+            for (int i = 0; i < 10; i++) {{
+                if (best_row < 0.0) break;
+                float v = sample_value(at);
+                if (v {better} best) {{ best = v; depth_point = at; }}
+                at += ray * (0.1 * best_dt);
+            }}
+            gl_FragColor = finish(colour_of(best), best_row, best_edge);""",
+    }
+
+
+def _first_hit(condition: str, skip: str, shade: str) -> dict[str, str]:
+    """The first sample where ``condition`` holds, coloured by ``shade`` in its brick."""
+    return {
+        "before_loop": """
+            bool hit = false; float hit_row = -1.0; float hit_val = 0.0; float hit_dt = 0.0;
+            bool hit_edge = false;""",
+        "skip": skip,
+        "in_loop": f"""
+            if ({condition}) {{
+                hit = true; hit_row = g_row; hit_edge = g_edge; hit_val = val; hit_dt = dt;
+                depth_point = loc; done = true;
+                save_brick();
+            }}""",
+        "after_loop": f"""
+            if (!hit && !g_hatch) discard;
+            if (hit) {{
+                restore_brick();{shade}
+            }}
+            gl_FragColor = finish(hit ? gl_FragColor : vec4(0.0), hit_row, hit_edge);""",
+    }
+
+
 #: Per rendering mode: what runs before the march, for each sample and after,
 #: and when a brick is skipped whole (its value range ``g_range`` cannot change
 #: the result). A sample has ``val`` (data units), ``loc``, ``weight`` (its step
@@ -361,53 +421,8 @@ FRAGMENT = page_sampling(3, body="$page_lookup") + COLOUR + _MARCH
 #: ends the march early. Refinement after the march samples the brick that
 #: ``save_brick`` kept (its border covers a step either side).
 MODES: dict[str, dict[str, str]] = {
-    "mip": {
-        "before_loop": """
-            float best = u_mip_cutoff; float best_row = -1.0; float best_dt = 0.0;
-            bool best_edge = false;""",
-        "skip": "g_range.y <= best",
-        "in_loop": """
-            if (val > best) {
-                best = val; best_row = g_row; best_edge = g_edge; depth_point = loc; best_dt = dt;
-                save_brick();
-                if (best >= max(u_clim.x, u_clim.y)) done = true;
-            }""",
-        "after_loop": """
-            if (best_row < 0.0 && !g_hatch) discard;
-            // refine around the best sample in tenths of its step, as vispy does
-            restore_brick();
-            vec3 at = depth_point - ray * (0.5 * best_dt);
-            for (int i = 0; i < 10; i++) {
-                if (best_row < 0.0) break;
-                float v = sample_value(at);
-                if (v > best) { best = v; depth_point = at; }
-                at += ray * (0.1 * best_dt);
-            }
-            gl_FragColor = finish(colour_of(best), best_row, best_edge);""",
-    },
-    "minip": {
-        "before_loop": """
-            float best = u_minip_cutoff; float best_row = -1.0; float best_dt = 0.0;
-            bool best_edge = false;""",
-        "skip": "g_range.x >= best",
-        "in_loop": """
-            if (val < best) {
-                best = val; best_row = g_row; best_edge = g_edge; depth_point = loc; best_dt = dt;
-                save_brick();
-                if (best <= min(u_clim.x, u_clim.y)) done = true;
-            }""",
-        "after_loop": """
-            if (best_row < 0.0 && !g_hatch) discard;
-            restore_brick();
-            vec3 at = depth_point - ray * (0.5 * best_dt);
-            for (int i = 0; i < 10; i++) {
-                if (best_row < 0.0) break;
-                float v = sample_value(at);
-                if (v < best) { best = v; depth_point = at; }
-                at += ray * (0.1 * best_dt);
-            }
-            gl_FragColor = finish(colour_of(best), best_row, best_edge);""",
-    },
+    "mip": _extremum("u_mip_cutoff", ">", "g_range.y <= best", "max(u_clim.x, u_clim.y)"),
+    "minip": _extremum("u_minip_cutoff", "<", "g_range.x >= best", "min(u_clim.x, u_clim.y)"),
     "attenuated_mip": {
         "before_loop": """
             float best = u_mip_cutoff; float best_row = -1.0; bool best_edge = false;
@@ -430,7 +445,7 @@ MODES: dict[str, dict[str, str]] = {
     },
     "translucent": {
         "before_loop": "vec4 acc = vec4(0.0); float first_row = -1.0; bool first_edge = false;",
-        "skip": "g_range.x == g_range.y && colour_of(g_range.x).a <= 0.0",
+        "skip": TRANSPARENT_BRICK,
         "in_loop": """
             vec4 c = colour_of(val);
             float alpha = 1.0 - pow(max(1.0 - c.a, 0.0), weight);
@@ -464,21 +479,10 @@ MODES: dict[str, dict[str, str]] = {
             if (first_row < 0.0) { first_row = g_row; first_edge = g_edge; }""",
         "after_loop": "gl_FragColor = finish(colour_of(mean), first_row, first_edge);",
     },
-    "iso": {
-        "before_loop": """
-            bool hit = false; float hit_row = -1.0; float hit_val = 0.0; float hit_dt = 0.0;
-            bool hit_edge = false;""",
-        "skip": "g_range.y <= u_threshold",
-        "in_loop": """
-            if (val > u_threshold) {
-                hit = true; hit_row = g_row; hit_edge = g_edge; hit_val = val; hit_dt = dt;
-                depth_point = loc; done = true;
-                save_brick();
-            }""",
-        "after_loop": """
-            if (!hit && !g_hatch) discard;
-            if (hit) {
-                restore_brick();
+    "iso": _first_hit(
+        "val > u_threshold",
+        "g_range.y <= u_threshold",
+        """
                 // back up one step and find the crossing in tenths of a step
                 vec3 at = depth_point - ray * hit_dt;
                 float crossing = hit_val;
@@ -489,44 +493,29 @@ MODES: dict[str, dict[str, str]] = {
                 }
                 // The gradient from six neighbours a voxel away (within the brick's
                 // border), the brightest of them as the surface's value, a headlight.
-                vec3 d = g_voxel;
                 float best = crossing;
                 vec3 n = vec3(0.0);
                 for (int axis = 0; axis < 3; axis++) {
                     vec3 e = vec3(0.0);
-                    e[axis] = d[axis];
+                    e[axis] = g_voxel[axis];
                     float lo = sample_value(at - e);
                     float hi = sample_value(at + e);
                     n[axis] = lo - hi;
                     best = max(best, max(lo, hi));
                 }
-                n = length(n) > 0.0 ? normalize(n) : -ray;
-                if (dot(n, ray) > 0.0) n = -n;
+                n = facing(n, ray);
                 float lambert = clamp(dot(n, -ray), 0.0, 1.0);
                 float specular = pow(max(dot(n, -ray), 0.0), 40.0);
                 float lit = best * (0.2 + lambert) + specular * (u_clim.y - u_clim.x);
                 gl_FragColor = vec4(colour_of(lit).rgb, colour_of(best).a);
-                depth_point = at;
-            }
-            gl_FragColor = finish(hit ? gl_FragColor : vec4(0.0), hit_row, hit_edge);""",
-    },
+                depth_point = at;""",
+    ),
     # napari's Labels in 3D: the first voxel of a visible label, lit by the
     # gradient of "labelled" around it (a headlight)
-    "iso_categorical": {
-        "before_loop": """
-            bool hit = false; float hit_row = -1.0; float hit_val = 0.0;
-            bool hit_edge = false;""",
-        "skip": "g_range.x == g_range.y && colour_of(g_range.x).a <= 0.0",
-        "in_loop": """
-            if (colour_of(val).a > 0.0) {
-                hit = true; hit_row = g_row; hit_edge = g_edge; hit_val = val;
-                depth_point = loc; done = true;
-                save_brick();
-            }""",
-        "after_loop": """
-            if (!hit && !g_hatch) discard;
-            if (hit) {
-                restore_brick();
+    "iso_categorical": _first_hit(
+        "colour_of(val).a > 0.0",
+        TRANSPARENT_BRICK,
+        """
                 vec3 n = vec3(0.0);
                 for (int axis = 0; axis < 3; axis++) {
                     vec3 e = vec3(0.0);
@@ -535,12 +524,8 @@ MODES: dict[str, dict[str, str]] = {
                     float hi = colour_of(sample_value(depth_point + e)).a > 0.0 ? 1.0 : 0.0;
                     n[axis] = lo - hi;
                 }
-                n = length(n) > 0.0 ? normalize(n) : -ray;
-                if (dot(n, ray) > 0.0) n = -n;
-                float lambert = clamp(dot(n, -ray), 0.0, 1.0);
+                float lambert = clamp(dot(facing(n, ray), -ray), 0.0, 1.0);
                 vec4 c = colour_of(hit_val);
-                gl_FragColor = vec4(c.rgb * (0.4 + 0.6 * lambert), c.a);
-            }
-            gl_FragColor = finish(hit ? gl_FragColor : vec4(0.0), hit_row, hit_edge);""",
-    },
+                gl_FragColor = vec4(c.rgb * (0.4 + 0.6 * lambert), c.a);""",
+    ),
 }

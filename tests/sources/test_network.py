@@ -20,6 +20,7 @@ import pytest
 
 from napari_progressive.core.errors import ChunkReadError, SourceError
 from napari_progressive.sources.open import open_layers, open_source
+from napari_progressive.sources.rois import read_rois
 from napari_progressive.sources.ts_context import STALL_VARIABLE, shared_context
 from tests import datasets as ds
 from tests.http_server import FlakyServer
@@ -241,3 +242,14 @@ def test_a_stalled_request_is_given_up(root):
     assert "chunk (0, 0): timed out (the server stopped sending data)" in out.stdout, (
         out.stdout + out.stderr
     )
+
+
+def test_roi_tables_are_read_with_the_query_string_and_credentials(server, root):
+    ds.write_roi_table(root / "pyr.zarr", "FOV_ROI_table")
+    url = secret_url(server)
+    rois = read_rois(url)
+    assert [r.name for r in rois["FOV_ROI_table"]] == ["FOV_1", "FOV_2"]
+    table_requests = [r for r in server.requests if "/tables/" in r.path]
+    assert table_requests, "the table was read from the server"
+    assert {r.query for r in table_requests} == {f"token={TOKEN}"}
+    assert {r.authorization for r in table_requests} == {"Basic cmVhZGVyOnBhNTV3b3Jk"}

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import os
+from typing import NamedTuple
 
 #: Share of the host budget given to the tensorstore chunk cache (decoded
 #: chunks larger than a tile, reused by neighbouring tiles and planes).
 TENSORSTORE_SHARE = 1 / 8
+#: Share given to the chunks of computed pyramid levels (a single array's
+#: coarse levels, each computed from the next finer one).
+COMPUTED_SHARE = 1 / 16
+
+
+class HostShares(NamedTuple):
+    """The host budget split between the caches that hold decoded data."""
+
+    tiles: int
+    tensorstore: int
+    computed: int
 
 
 def default_host_budget() -> int:
@@ -18,10 +30,10 @@ def default_host_budget() -> int:
     return int(min(total / 4, 8 * 2**30))
 
 
-def split_host_budget(total: int) -> tuple[int, int]:
-    """``(tile_cache_bytes, tensorstore_cache_bytes)`` that add up to ``total``."""
-    store = int(total * TENSORSTORE_SHARE)
-    return total - store, store
+def split_host_budget(total: int) -> HostShares:
+    """The tile cache's, tensorstore's and computed levels' bytes, adding up to ``total``."""
+    store, computed = int(total * TENSORSTORE_SHARE), int(total * COMPUTED_SHARE)
+    return HostShares(total - store - computed, store, computed)
 
 
 #: Texture memory all progressive layers share unless configured otherwise.

@@ -34,12 +34,13 @@ def shared_host_cache() -> HostCache:
     """The tile cache all layers share (created on first use).
 
     It gets the host budget less the tensorstore chunk cache's share
-    (``napari_progressive.sources.ts_context``), so both stay inside one budget.
+    (``napari_progressive.sources.ts_context``) and the computed levels'
+    (``napari_progressive.sources.lazy_pyramid``), so all stay inside one budget.
     """
     global _host_cache
     with _lock:
         if _host_cache is None:
-            _host_cache = HostCache(split_host_budget(default_host_budget())[0])
+            _host_cache = HostCache(split_host_budget(default_host_budget()).tiles)
         return _host_cache
 
 

@@ -79,14 +79,21 @@ def _column(x: np.ndarray, columns: list[str], label: str, default: float) -> np
     return x[:, columns.index(label)] if label in columns else np.full(len(x), default)
 
 
+def _open_group(zarr: Any, loc: Location) -> Any:
+    """The zarr group at ``loc``; a URL's query string goes with every request, after the key."""
+    if loc.is_local:
+        return zarr.open_group(loc.local_path, mode="r")
+    options = {"params": loc.query} if loc.query else {}
+    return zarr.open_group(loc.prefix, mode="r", storage_options=options)
+
+
 def _read_table(loc: Location) -> Any:
     try:
         import anndata
         import zarr
     except ImportError as e:  # pragma: no cover - part of the [all] extra
         raise SourceError("reading ROI tables needs anndata: pip install anndata") from e
-    store = loc.local_path if loc.is_local else loc.url
     try:
-        return anndata.read_zarr(zarr.open_group(store, mode="r"))
+        return anndata.read_zarr(_open_group(zarr, loc))
     except Exception as e:
         raise SourceError(f"{loc.display}: cannot read the table ({redact_text(str(e))})") from e

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import tensorstore as ts
@@ -158,13 +158,31 @@ class TensorStoreSource:
     def read_chunk(self, level: int, index: tuple[int, ...]) -> np.ndarray:
         """Read one chunk, waiting at most the read timeout."""
         region = self._levels[level].chunk_slices(index)
+        return self._read(level, index, region, self._stores[level][region])
+
+    def read_halved(
+        self, level: int, region: tuple[slice, ...], method: Literal["mode", "mean"]
+    ) -> np.ndarray:
+        """``region`` of ``level`` downsampled 2 x 2 over the last two axes by ``method``.
+
+        tensorstore reduces the region as it reads it (a missing chunk costs
+        nothing); the read is guarded and timed out as ``read_chunk``'s.
+        """
+        store = self._stores[level]
+        factors = [1] * (store.rank - 2) + [2, 2]
+        halved = ts.downsample(store[region].translate_to[0], factors, method=method)
+        return self._read(level, (), region, halved)
+
+    def _read(
+        self, level: int, index: tuple[int, ...], region: tuple[slice, ...], view: ts.TensorStore
+    ) -> np.ndarray:
         guard = self._guards[level]
         if guard is not None:
             try:
                 guard.check(region, self._timeout)
             except DecodeError as e:
                 raise ChunkReadError(self._name, level, index, str(e)) from e
-        future = self._stores[level][region].read()
+        future = view.read()
         try:
             return np.asarray(future.result(timeout=self._timeout))
         except Exception as e:

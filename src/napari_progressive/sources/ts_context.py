@@ -63,7 +63,8 @@ def shared_context() -> ts.Context:
     with _lock:
         if _context is None:
             os.environ.setdefault(STALL_VARIABLE, str(STALL_SECONDS))
-            _context = ts.Context(context_spec(split_host_budget(default_host_budget())[1]))
+            shares = split_host_budget(default_host_budget())
+            _context = ts.Context(context_spec(shares.tensorstore))
         return _context
 
 

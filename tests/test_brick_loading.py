@@ -64,3 +64,49 @@ def test_a_landed_chunk_looks_up_only_the_bricks_waiting_for_it():
 
 def _voxels(source, key):
     return brick_voxels(source.levels[key.level], key)
+
+
+class _StagingTarget:
+    """A draw target that keeps what the loader stages (nothing goes on a GPU)."""
+
+    def __init__(self) -> None:
+        self.staged: dict = {}
+        self.residency: frozenset = frozenset()
+        self.pending_uploads = 0
+        self.needs_redraw = False
+
+    def set_plan(self, plan, failed) -> None:
+        pass
+
+    def clear_plan(self) -> None:
+        pass
+
+    def stage(self, key, texture, values) -> None:
+        self.staged[key] = (texture, values)
+
+    def forget_tiles(self, fmt) -> None:
+        pass
+
+    def drawn(self):
+        return ()
+
+    def gpu_stats(self):
+        return {}
+
+
+def test_a_brick_arrives_with_its_value_range_from_the_worker():
+    rng = np.random.default_rng(1)
+    volume = rng.integers(10, 200, (96, 96, 96), dtype=np.uint8)
+    volume[:80] = 7  # a constant slab: bricks inside it have one value
+    source = ArrayPyramidSource([volume, volume[::2, ::2, ::2].copy()], chunks=(32, 32, 32))
+    loader = Loader(
+        source, host_cache=HostCache(2**30), executor=SynchronousExecutor(), max_in_flight=4
+    )
+    target = _StagingTarget()
+    loader.attach(target)
+    loader.set_brick_view(ortho((48, 48, 48), 120.0), slots=4096)
+    drain_until(loader, lambda: loader.scheduler.idle)
+    assert target.staged
+    for texture, values in target.staged.values():
+        assert values == (float(texture.min()), float(texture.max()))
+    assert any(low == high == 7.0 for _, (low, high) in target.staged.values())

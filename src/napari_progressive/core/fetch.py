@@ -19,6 +19,7 @@ import numpy as np
 
 from napari_progressive.core.bricks import BrickKey, brick_chunks, cut_brick
 from napari_progressive.core.errors import ChunkReadError
+from napari_progressive.core.page_table import value_range
 from napari_progressive.core.tiles import cut_tile, tile_chunks
 
 if TYPE_CHECKING:
@@ -48,6 +49,8 @@ class PieceResult:
     texture: np.ndarray
     mapping: int
     worker: str
+    #: A brick's lowest and highest texture value (``page_table.value_range``); None for tiles.
+    values: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class FetchPiece:
             if c not in have
         )
         texture = self.texture_of(cut_piece(level, self.key, {**have, **dict(read)}))
-        return PieceResult(self.key, read, texture, self.mapping, threading.current_thread().name)
+        return _result(self.key, read, texture, self.mapping)
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,18 @@ class CutPiece:
     def __call__(self) -> PieceResult:
         """Run on a worker."""
         texture = self.texture_of(cut_piece(self.level, self.key, dict(self.cached)))
-        return PieceResult(self.key, (), texture, self.mapping, threading.current_thread().name)
+        return _result(self.key, (), texture, self.mapping)
+
+
+def _result(
+    key: PieceKey,
+    read: tuple[tuple[ChunkKey, np.ndarray], ...],
+    texture: np.ndarray,
+    mapping: int,
+) -> PieceResult:
+    """A worker's answer; a brick's value range is computed here, off the main thread."""
+    values = value_range(texture) if isinstance(key, BrickKey) else None
+    return PieceResult(key, read, texture, mapping, threading.current_thread().name, values)
 
 
 def piece_chunks(level: Level, key: PieceKey) -> tuple[ChunkKey, ...]:

@@ -324,7 +324,7 @@ class Loader:
             if result.mapping != self._mapping:
                 remap = True  # mapped before the colormap changed: map again
             elif key in needed:
-                self._stage(key, result.texture)
+                self._stage(key, result.texture, result.values)
             landed.add(key.level)
         if changed_failures and self._shown is not None and self._target is not None:
             self._target.set_plan(self._shown, self._failures)
@@ -563,7 +563,7 @@ class Loader:
             cut_tile(level, key, cached) if isinstance(key, TileKey) and len(cached) == 1 else None
         )
         if tile is not None and self._stages_as_is(tile):
-            self._stage(key, tile)
+            self._stage(key, tile, None)
             return PieceState.STAGED, None
         cut = CutPiece(level, key, tuple(cached.items()), self._texture_of, self._mapping)
         return PieceState.QUEUED, Job(t.priority, self._job_key(key), cut)
@@ -623,10 +623,12 @@ class Loader:
             out[c] = values
         return out
 
-    def _stage(self, key: PieceKey, texture: np.ndarray) -> None:
+    def _stage(
+        self, key: PieceKey, texture: np.ndarray, values: tuple[float, float] | None
+    ) -> None:
         if self._target is None:
             return
-        self._target.stage(key, texture)
+        self._target.stage(key, texture, values)
         self.pieces[key] = PieceState.STAGED
         self.ledger.on_shown(key)
 

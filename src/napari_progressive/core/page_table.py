@@ -54,6 +54,18 @@ FAILED_FLAG = 128
 UNKNOWN_RANGE = (-3e38, 3e38)
 
 
+def value_range(brick: np.ndarray) -> tuple[float, float]:
+    """The lowest and highest value of ``brick`` (texture values are data values).
+
+    With a NaN or an infinity inside: ``UNKNOWN_RANGE`` (never skipped).
+    Workers compute it with the brick's texture, off the main thread.
+    """
+    low, high = float(brick.min()), float(brick.max())
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return UNKNOWN_RANGE
+    return low, high
+
+
 @dataclass(frozen=True)
 class PageTable:
     """The baked table (``cells``: depth, rows, columns, RGBA), its ``ranges`` and ``rows``."""

@@ -38,8 +38,11 @@ class DrawTarget(Protocol):
         """Draw nothing."""
         ...
 
-    def stage(self, key: PieceKey, texture: np.ndarray) -> None:
-        """Upload ``texture`` for the tile or brick ``key`` at a coming draw."""
+    def stage(self, key: PieceKey, texture: np.ndarray, values: tuple[float, float] | None) -> None:
+        """Upload ``texture`` for the tile or brick ``key`` at a coming draw.
+
+        ``values``: a brick's value range (``PieceResult.values``), None for tiles.
+        """
         ...
 
     def forget_tiles(self, fmt: TextureFormat) -> None:

@@ -185,11 +185,15 @@ class BrickVolumeVisual(Visual):
         self._shows_any = False
         self.update()
 
-    def stage(self, key: BrickKey, brick: np.ndarray) -> None:
-        """Queue ``brick`` (``BRICK_TEXELS`` a side, texture dtype) for upload at a coming draw."""
+    def stage(self, key: BrickKey, brick: np.ndarray, values: tuple[float, float] | None) -> None:
+        """Queue ``brick`` (``BRICK_TEXELS`` a side, texture dtype) for upload at a coming draw.
+
+        ``values`` is the brick's value range, computed by the worker that
+        made it (``core.page_table.value_range``); None: unknown, never skipped.
+        """
         if self._plan is not None and key in self._plan.keys:
             self._atlas.stage(key, brick)
-            self._ranges[key] = value_range(brick)
+            self._ranges[key] = UNKNOWN_RANGE if values is None else values
 
     def forget_tiles(self, fmt: TextureFormat) -> None:
         """Drop every brick (their texture values changed); hold ``fmt`` now."""
@@ -474,17 +478,6 @@ class BrickVolumeVisual(Visual):
         # another slice's bricks (the previous time point) show until this slice's land
         self._shows_any = bool(table.cells[..., 3].any())
         self._table_dirty = False
-
-
-def value_range(brick: np.ndarray) -> tuple[float, float]:
-    """The lowest and highest value of ``brick`` (texture values are data values).
-
-    With a NaN or an infinity inside: ``UNKNOWN_RANGE`` (never skipped).
-    """
-    low, high = float(brick.min()), float(brick.max())
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return UNKNOWN_RANGE
-    return low, high
 
 
 #: Half the slab of a plane of thickness 0, in level-0 voxels (it still shows a plane).

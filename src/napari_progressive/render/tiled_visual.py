@@ -182,8 +182,8 @@ class TiledImageVisual(Visual):
         self._geometry_dirty = True
         self.update()
 
-    def stage(self, key: TileKey, tile: np.ndarray) -> None:
-        """Queue ``tile`` (2D, texture dtype) for upload at a coming draw."""
+    def stage(self, key: TileKey, tile: np.ndarray, values: tuple[float, float] | None) -> None:
+        """Queue ``tile`` (2D, texture dtype) for upload at a coming draw (``values``: unused)."""
         if self._plan is not None and key in self._plan.keys:
             self._atlas.stage(key, tile)
 

@@ -24,7 +24,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from napari_progressive.core.bricks import BORDER, brick_voxels, cut_brick
-from napari_progressive.core.coarse_volume import ReadVolume, VolumeBox, VolumeResult, volume_box
 from napari_progressive.core.errors import ChunkReadError
 from napari_progressive.core.executor import DistributedExecutor, share
 from napari_progressive.core.fetch import CutPiece, DiskTier, FetchPiece, PieceResult, piece_chunks
@@ -53,7 +52,6 @@ if TYPE_CHECKING:
 
     from napari_progressive.core.bricks import BrickKey, PieceKey
     from napari_progressive.core.cache import HostCache
-    from napari_progressive.core.coarse_volume import CoarseVolume
     from napari_progressive.core.disk_cache import DiskCache
     from napari_progressive.core.executor import Executor
     from napari_progressive.core.motion import Motion
@@ -155,9 +153,6 @@ class Loader:
         # they wait for: a landed chunk revisits its waiters, not the whole plan.
         self._planned: dict[PieceKey, PlannedTile | PlannedBrick] = {}
         self._waiting_on: dict[ChunkKey, set[PieceKey]] = {}
-        self._volume_box: VolumeBox | None = None
-        self.volume: CoarseVolume | None = None
-        self._volume_failure: _Failure | None = None
         self.read_threads: set[str] = set()
         self.ledger = FetchLedger()
 
@@ -186,8 +181,6 @@ class Loader:
         set later (the layer is added again) loads them anew.
         """
         self.set_view(None)
-        self.set_volume_view(None)
-        self.volume = None
         if not self._holding:
             return
         self._holding = False
@@ -212,7 +205,6 @@ class Loader:
         if self.plan is not None and self.plan.view == view:
             return
         self._hold()
-        self._volume_box = self.volume = None  # a 2D view: the 3D volume is not shown
         self._brick_request = None
         self._apply(plan_view(self.levels, view, self.mappings, self.lod_bias, motion))
 
@@ -233,7 +225,6 @@ class Loader:
         if request == self._brick_request:
             return
         self._hold()
-        self._volume_box = self.volume = None
         self._brick_request = request
         if plane is None:
             plan = plan_volume(
@@ -245,34 +236,6 @@ class Loader:
                 self.levels, view, slots, plane, self.mappings, request[2], self.lod_bias
             )
         self._apply(plan)
-
-    def set_volume_view(self, view: VolumeView | None) -> None:
-        """Load what a 3D ``view`` shows (None: no 3D view): the coarsest level's volume.
-
-        ``volume`` holds it once it has landed; it stays until another box is
-        loaded, so a slider move keeps the last volume on screen meanwhile.
-        """
-        if view is None:
-            if self._volume_box is not None:
-                self._volume_box = None
-                self.scheduler.update([])
-            return
-        if self._shown is not None:
-            self.set_view(None)  # a canvas shows a layer one way at a time
-        self._hold()
-        dtype = self.format.dtype if self._identity_mapping else self.levels[-1].dtype
-        box = volume_box(self.levels, self.mappings, view, dtype)
-        if box == self._volume_box:
-            return
-        self._volume_box = box
-        self._volume_failure = None
-        self._request_volume()
-
-    @property
-    def volume_complete(self) -> bool:
-        """Whether the 3D view's volume has landed."""
-        box = self._volume_box
-        return box is not None and self.volume is not None and self.volume.box == box
 
     def set_texture_mapping(
         self, texture_of: Callable[[np.ndarray], np.ndarray], dtype: np.dtype
@@ -290,20 +253,14 @@ class Loader:
         """Apply the current plan again (e.g. to retry failed tiles)."""
         if self._shown is not None:
             self._apply(self._shown)
-        elif self._volume_box is not None:
-            self._request_volume()
 
     def drain(self) -> Drained:
         """Apply finished work: cache the chunks read, stage the tiles the view needs."""
         changed_failures = remap = False
         arrived: set[ChunkKey] = set()
         landed: set[int] = set()
-        volume_before = self.volume
         needed = self._shown.keys if self._shown is not None else frozenset()
         for r in self.scheduler.drain():
-            if isinstance(r.key[-1], VolumeBox):  # type: ignore[index]
-                landed |= self._drain_volume(r.key[-1], r.value, r.error, r.seconds)  # type: ignore[index]
-                continue
             key: PieceKey = r.key[-1]  # type: ignore[index]
             if r.error is not None:
                 arrived |= self._record_failure(key, r.error)
@@ -332,7 +289,7 @@ class Loader:
             self.replan()
         elif arrived:
             self._revisit(arrived)
-        return Drained(frozenset(landed), volume=self.volume is not volume_before)
+        return Drained(frozenset(landed))
 
     @property
     def idle(self) -> bool:
@@ -359,16 +316,12 @@ class Loader:
         """Seconds until the first failed tile the view needs may be tried again (None: none)."""
         needed = self._shown.keys if self._shown is not None else frozenset()
         times = [f.retry_at for k, f in self._failures.items() if k in needed]
-        if self._volume_box is not None and self._volume_failure is not None:
-            times.append(self._volume_failure.retry_at)
         return max(0.0, min(times) - self._clock()) if times else None
 
     def failure_causes(self) -> dict[str, int]:
         """Why tiles the current view needs failed (the reason, without the chunk), and how many."""
         needed = self._shown.keys if self._shown is not None else frozenset()
         causes: Counter[str] = Counter(f.cause for k, f in self._failures.items() if k in needed)
-        if self._volume_box is not None and self._volume_failure is not None:
-            causes[self._volume_failure.cause] += 1
         return dict(causes)
 
     def tile_values(self, key: TileKey, step: int = 1) -> np.ndarray | None:
@@ -567,45 +520,6 @@ class Loader:
             return PieceState.STAGED, None
         cut = CutPiece(level, key, tuple(cached.items()), self._texture_of, self._mapping)
         return PieceState.QUEUED, Job(t.priority, self._job_key(key), cut)
-
-    def _request_volume(self) -> None:
-        """Queue the read of the 3D view's volume unless it has landed or waits for a retry."""
-        box = self._volume_box
-        failure = self._volume_failure
-        if box is None or self.volume_complete:
-            return
-        if failure is not None and self._clock() < failure.retry_at:
-            return
-        cached = []
-        for c in box.chunks(self.levels[box.level]):
-            values = self._cache.get((self._owner, c))
-            if values is not None:
-                cached.append((c, values))
-        request = ReadVolume(box, tuple(cached), self._disk)
-        job = Job((0.0,), (self._owner, "volume", box), request, (self._shared_source,))
-        self.scheduler.update([job])
-
-    def _drain_volume(
-        self,
-        box: VolumeBox,
-        result: VolumeResult | None,
-        error: BaseException | None,
-        seconds: float,
-    ) -> set[int]:
-        """Cache a landed volume's chunks and keep it if the view still shows its box."""
-        if error is not None:
-            if box == self._volume_box:
-                self._volume_failure = _next_failure(self._volume_failure, error, self._clock())
-            return set()
-        assert result is not None
-        self.read_threads.add(result.worker)
-        for chunk, values in result.read:
-            self._cache.put((self._owner, chunk), values, seconds, pinned=self._pinned(chunk.level))
-        if box != self._volume_box:
-            return set()
-        self._volume_failure = None
-        self.volume = result.volume
-        return {box.level}
 
     def _stages_as_is(self, tile: np.ndarray) -> bool:
         """Whether ``tile`` is its own texture (no conversion, no copy to make)."""

@@ -142,7 +142,6 @@ class BrickStats:
 
 @dataclass(frozen=True)
 class Drained:
-    """What one ``drain`` brought: the levels of the tiles that landed, a new 3D volume."""
+    """What one ``drain`` brought: the levels of the tiles and bricks that landed."""
 
     levels: frozenset[int] = frozenset()
-    volume: bool = False

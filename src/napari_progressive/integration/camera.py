@@ -1,7 +1,8 @@
 """napari's camera, as vispy holds it, turned into what a canvas shows of a layer.
 
 One place reads the camera: ``canvas_rect`` for a 2D (pan-zoom) canvas, the
-visible rectangle in level-0 data coordinates and its pixel size;
+visible rectangle in level-0 data coordinates and its pixel size (on a 3D
+canvas, a 2D layer's plane: where the canvas corners' rays meet it);
 ``volume_view`` for a 3D (arcball or turntable) canvas, the float64 view and
 projection matrices of level-0 data coordinates. The layer freezes them into
 its ``SliceView`` or ``VolumeView``.
@@ -17,6 +18,13 @@ from vispy.scene.cameras.perspective import PerspectiveCamera
 
 from napari_progressive.core.view import VolumeView
 
+#: Half the side of the rectangle a 2D layer's plane gets when the canvas
+#: shows it to the horizon (the planner keeps what lies in the data), and its
+#: pixel size when the canvas centre misses the plane.
+UNBOUNDED = 1e15
+#: Sine of the on-screen angle between a plane's axes below which it is seen edge-on.
+EDGE_ON = 1e-6
+
 if TYPE_CHECKING:
     from napari_progressive.core.view import Matrix4
 
@@ -31,15 +39,28 @@ def viewbox_camera(node: Any) -> Any:
 
 
 def canvas_rect(node: Any) -> tuple[np.ndarray, np.ndarray, float, tuple[int, int]] | None:
-    """What a pan-zoom canvas shows of ``node``: (lo, hi, data per px, (h, w)).
+    """What a canvas shows of ``node``'s plane: (lo, hi, data per px, (h, w)).
 
     ``lo``/``hi`` bound the view in the node's visual coordinates as
-    (rows, cols); None when the node is not on a 2D canvas.
+    (rows, cols); None when the node is on no canvas.
     """
     canvas = node.canvas
-    if canvas is None or not isinstance(viewbox_camera(node), PanZoomCamera):
+    camera = viewbox_camera(node)
+    if canvas is None:
         return None
     w, h = canvas.size
+    scale = float(getattr(canvas, "pixel_scale", 1.0) or 1.0)
+    if isinstance(camera, PanZoomCamera):
+        lo, hi, step = _pan_zoom_rect(node, w, h)
+    elif isinstance(camera, PerspectiveCamera):
+        lo, hi, step = _plane_rect(node, w, h)
+    else:
+        return None
+    return lo, hi, step / scale, (int(h), int(w))
+
+
+def _pan_zoom_rect(node: Any, w: int, h: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """The visible rectangle (rows, cols) and visual units per px of a 2D canvas."""
     # The 2D visual-to-canvas map is affine: evaluate it forward at three
     # points (cheap, float64) and invert the 2x2 instead of the chain.
     to_canvas = node.get_transform("visual", "canvas")
@@ -53,8 +74,43 @@ def canvas_rect(node: Any) -> tuple[np.ndarray, np.ndarray, float, tuple[int, in
     px = np.array([[0, 0], [w, 0], [0, h], [w, h]], dtype=float)
     corners = ((px - ref[0]) @ inv.T)[:, ::-1]  # visual (x, y) = data (cols, rows)
     step = max(np.hypot(*inv[:, 0]), np.hypot(*inv[:, 1]))  # visual units per px
-    data_per_px = float(step) / float(getattr(canvas, "pixel_scale", 1.0) or 1.0)
-    return corners.min(axis=0), corners.max(axis=0), data_per_px, (int(h), int(w))
+    return corners.min(axis=0), corners.max(axis=0), float(step)
+
+
+def _plane_rect(node: Any, w: int, h: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Where a 3D canvas's pixels meet the node's plane ``z = 0`` (rows, cols; units per px).
+
+    The plane maps to the canvas by a homography; its inverse takes each
+    corner pixel to the plane. A corner whose ray misses the plane (beyond a
+    perspective horizon, or a plane seen edge-on) opens the rectangle to
+    ``UNBOUNDED``; the pixel size is the plane's at the canvas centre
+    (``UNBOUNDED`` where the centre misses it: the coarsest level).
+    """
+    full = _matrix(node.get_transform("visual", "canvas"))
+    homography = full[np.ix_([0, 1, 3], [0, 1, 3])]
+    axes = homography[:2, :2]  # where the plane's two axes point on screen
+    spread = float(np.linalg.norm(axes[:, 0]) * np.linalg.norm(axes[:, 1]))
+    if abs(np.linalg.det(axes)) <= EDGE_ON * spread:  # the axes line up: seen edge-on
+        return np.full(2, -UNBOUNDED), np.full(2, UNBOUNDED), UNBOUNDED
+    inverse = np.linalg.inv(homography)
+
+    def on_plane(px: np.ndarray) -> np.ndarray:
+        hit = np.column_stack([px, np.ones(len(px))]) @ inverse.T
+        out = np.full((len(px), 2), np.nan)
+        ahead = hit[:, 2] > 0
+        out[ahead] = hit[ahead, 1::-1] / hit[ahead, 2:3]  # visual (x, y) = data (cols, rows)
+        return out
+
+    corners = on_plane(np.array([[0, 0], [w, 0], [0, h], [w, h]], dtype=float))
+    if np.isnan(corners).any():
+        lo, hi = np.full(2, -UNBOUNDED), np.full(2, UNBOUNDED)
+    else:
+        lo, hi = corners.min(axis=0), corners.max(axis=0)
+    centre = on_plane(np.array([[w / 2, h / 2], [w / 2 + 1, h / 2], [w / 2, h / 2 + 1]]))
+    if np.isnan(centre).any():
+        return lo, hi, UNBOUNDED
+    step = max(np.hypot(*(centre[1] - centre[0])), np.hypot(*(centre[2] - centre[0])))
+    return lo, hi, float(step)
 
 
 def volume_view(

@@ -155,7 +155,6 @@ class ProgressiveLayerBase(_LayerBase):
         )
         self._debug_overlay = False
         self._last_view: SliceView | None = None
-        self._last_volume_view: VolumeView | None = None
         self._last_brick_request: _BrickRequest | None = None
         self._motion = MotionTracker()
 
@@ -196,10 +195,6 @@ class ProgressiveLayerBase(_LayerBase):
         """Whether the current view has everything it needs on screen."""
         if not self.visible:
             return True  # nothing to show
-        if self.loader.volume_plan is not None:
-            return self.loader.complete
-        if self._slice_input.ndisplay == 3:
-            return self.loader.volume_complete
         return self.loader.complete
 
     # -- napari hooks ---
@@ -269,7 +264,6 @@ class ProgressiveLayerBase(_LayerBase):
         if view == self._last_view:
             return  # redraws of an unchanged view must not keep the throttle busy
         self._last_view = view
-        self._last_volume_view = None
         self._motion.update(view, time.monotonic())
         if self.loader.plan is None:
             self._plan_now(view)  # first view: at once
@@ -294,16 +288,17 @@ class ProgressiveLayerBase(_LayerBase):
             self._bricks_throttled.cancel()
             self._plan_now(None)
 
-    def volume_slice(self) -> tuple[tuple[int, ...], tuple[float, ...]] | None:
+    def volume_slice(self) -> tuple[tuple[int, int, int], tuple[float, ...]] | None:
         """The displayed axes and the slice point of a 3D view; None when not in 3D.
 
-        A 2D layer on a 3D canvas displays two axes: it shows as one plane.
+        A 2D layer on a 3D canvas displays two axes: its plane is tiled as in 2D
+        (``set_canvas_view``), so it has no volume slice.
         """
         displayed = tuple(int(a) for a in self._slice_input.displayed)
-        if self._slice_input.ndisplay != 3 or len(displayed) not in (2, 3) or not self.visible:
+        if self._slice_input.ndisplay != 3 or len(displayed) != 3 or not self.visible:
             return None
         point = self._slice_point(displayed)
-        return None if point is None else (displayed, point)
+        return None if point is None else ((displayed[0], displayed[1], displayed[2]), point)
 
     def _slice_point(self, displayed: tuple[int, ...]) -> tuple[float, ...] | None:
         """The slice point, displayed axes zeroed (napari may leave NaN there); None if unset."""
@@ -312,21 +307,6 @@ class ProgressiveLayerBase(_LayerBase):
         if not np.all(np.isfinite(point)):
             return None
         return tuple(float(v) for v in point)
-
-    def set_volume_view(self, view: VolumeView | None) -> None:
-        """Load what a 3D canvas shows (None: the layer is not shown in 3D)."""
-        if view == self._last_volume_view:
-            return
-        self._last_volume_view = view
-        if view is not None:
-            self._last_view = None
-            self._last_brick_request = None
-            self._plan_throttled.cancel()  # a late 2D plan must not come back in 3D
-            self._bricks_throttled.cancel()
-            self._motion.update(view, time.monotonic())
-        self.loader.set_volume_view(view)
-        self._schedule_retry()
-        self.loading()
 
     def set_brick_view(
         self,
@@ -343,7 +323,7 @@ class ProgressiveLayerBase(_LayerBase):
         if request == self._last_brick_request:
             return
         self._last_brick_request = request
-        self._last_view = self._last_volume_view = None
+        self._last_view = None
         self._plan_throttled.cancel()  # a late 2D plan must not come back in 3D
         if self.loader.volume_plan is None:
             self._plan_bricks_now(request)  # first 3D view: at once
@@ -376,9 +356,9 @@ class ProgressiveLayerBase(_LayerBase):
     def view_state(
         self, lo: np.ndarray, hi: np.ndarray, data_per_px: float, canvas: tuple[int, int]
     ) -> SliceView | None:
-        """The frozen ``SliceView`` of a canvas; None when it does not show 2D."""
+        """The frozen ``SliceView`` of a canvas; None when it does not show 2 axes."""
         displayed = tuple(int(a) for a in self._slice_input.displayed)
-        if self._slice_input.ndisplay != 2 or len(displayed) != 2 or not self.visible:
+        if len(displayed) != 2 or not self.visible:
             return None
         point = self._slice_point(displayed)
         if point is None or not np.isfinite(data_per_px):
@@ -413,9 +393,7 @@ class ProgressiveLayerBase(_LayerBase):
 
     def _on_results(self) -> None:
         drained = self.loader.drain()
-        if drained.volume and self.loader.volume is not None:
-            self._on_coarsest(self.loader.volume.values)
-        elif len(self.loader.levels) - 1 in drained.levels:
+        if len(self.loader.levels) - 1 in drained.levels:
             coarsest = self._coarsest_image()
             if coarsest is not None:
                 self._on_coarsest(coarsest)
@@ -456,12 +434,9 @@ class ProgressiveLayerBase(_LayerBase):
         return np.concatenate([c[::step, ::step].ravel() for c in crops])
 
     def _coarsest_image(self) -> np.ndarray | None:
-        """The coarsest level's current 2D cut when all its tiles are cached (3D: its volume)."""
+        """The coarsest level's current 2D cut when all its tiles are cached (3D: its bricks)."""
         if self.loader.volume_plan is not None:
             return self._coarsest_bricks()
-        if self._slice_input.ndisplay == 3:
-            volume = self.loader.volume
-            return volume.values if volume is not None else None
         plan = self.loader.plan
         if plan is None:
             return None

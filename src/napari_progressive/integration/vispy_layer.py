@@ -1,11 +1,10 @@
 """The vispy side of progressive layers: a node per ``ndisplay``, kept in sync.
 
-In 2D the node is the ``TiledImage``. In 3D an image layer switches to its
-``BrickDisplay`` node (the brick volume, a level per brick) for volume
-depiction of three axes, and to its ``VolumeDisplay`` node (the coarsest
-level as napari's volume) for plane depiction or a 2D layer on a 3D canvas,
-as napari's own layers switch nodes by ``ndisplay``. Before every frame the
-layer is handed what the canvas shows (``camera``).
+In 2D, and for a 2D layer on a 3D canvas (its plane, tiled from the 3D
+camera), the node is the ``TiledImage``. Three displayed axes switch to the
+layer's ``BrickDisplay`` node (the brick volume, a level per brick, in volume
+and plane depiction), as napari's own layers switch nodes by ``ndisplay``.
+Before every frame the layer is handed what the canvas shows (``camera``).
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from napari_progressive.integration.brick_display import BrickDisplay, LabelBric
 from napari_progressive.integration.camera import canvas_rect, volume_view
 from napari_progressive.integration.label_textures import colour_table
 from napari_progressive.integration.shared import shared_gpu_budget
-from napari_progressive.integration.volume_display import VolumeDisplay
 from napari_progressive.render.tiled_visual import TiledImage
 
 if TYPE_CHECKING:
@@ -57,13 +55,11 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
             max_texture_size=_max_texture_size(),
         )
         self._tiles = node
-        self._volume = self._volume_display(layer)
         self._bricks: BrickDisplay | None = None
         super().__init__(layer, node, **kwargs)
         self._connect_display_events()
         layer.events.debug_overlay.connect(self._on_overlay_change)
         layer.loading.connect(self._keep_drawing)
-        layer.loading.connect(self._show_volume)
         # vispy drops update requests made while a frame is being drawn, so a
         # tile that lands then, or uploads left for the next frame, could wait
         # for an unrelated repaint. While work is pending, ask Qt directly.
@@ -74,27 +70,20 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         layer.loader.attach(node)
         self._watched_canvas: Any = None
         node.events.parent_change.connect(self._watch_canvas)
-        if self._volume is not None:
-            self._volume.node.events.parent_change.connect(self._watch_canvas)
-            layer.events.depiction.connect(self._on_display_change)
         self._on_display_change()
         self.reset()
-
-    def _volume_display(self, layer: ProgressiveLayerBase) -> VolumeDisplay | None:
-        """The coarse 3D node's display for plane depiction (None: none)."""
-        return None
 
     def _brick_display(self, displayed: tuple[int, int, int]) -> BrickDisplay:
         """The brick volume of a 3D view of ``displayed``."""
         raise NotImplementedError
 
     def _wanted_node(self) -> Any:
-        """The node ``ndisplay`` and the depiction ask for."""
+        """The node the displayed axes ask for: tiles for two, the brick volume for three."""
         if self.layer._slice_input.ndisplay != 3:
             return self._tiles
         displayed = tuple(int(a) for a in self.layer._slice_input.displayed)
         if len(displayed) != 3:
-            return self._tiles if self._volume is None else self._volume.node
+            return self._tiles  # a 2D layer on a 3D canvas: its plane, tiled
         if self._bricks is None:
             self._bricks = self._brick_display((displayed[0], displayed[1], displayed[2]))
             self._bricks.node.events.parent_change.connect(self._watch_canvas)
@@ -105,11 +94,10 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         """Use the node that ``ndisplay`` asks for (napari's ``get_node`` switch)."""
         node = self._wanted_node()
         if node is self.node:
+            self._on_interpolation_change()  # napari samples by ndisplay
             return
         parent, order, children = self.node.parent, self.order, list(self.node.children)
         self.node.parent = None
-        if self._volume is not None and node is not self._volume.node:
-            self._volume.clear()
         self.layer.clear_canvas_view()  # the old node's plan goes with it
         bricks = self._bricks
         self.layer.loader.attach(
@@ -121,51 +109,13 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         for child in children:  # napari's overlays (bounding box ...)
             child.parent = node
         self.reset()
-        self._show_volume()
-
-    def _show_volume(self) -> None:
-        """Upload the loader's volume when a new one has landed (3D only)."""
-        display = self._volume
-        volume = self.layer.loader.volume
-        if display is None or self.node is not display.node or volume is None:
-            return
-        if volume is display.shown:
-            return
-        display.show(volume, self.layer.loader.mappings[volume.box.level])
-        self._on_matrix_change()
-        self._on_experimental_clipping_planes_change()
-        self.node.update()
-
-    def _visual_from_data(self) -> np.ndarray:
-        assert self._volume is not None
-        return np.linalg.inv(self._volume.data_from_visual)
-
-    def _on_matrix_change(self) -> None:
-        """Napari's placement; the coarse volume's voxels are placed in level-0 data first."""
-        super()._on_matrix_change()
-        if self._volume is not None and self.node is self._volume.node:
-            to_data = self._volume.data_from_visual
-            # vispy maps row vectors in (x, y, z) order: reverse the data axes.
-            flip = np.eye(4)
-            flip[:3, :3] = np.eye(3)[::-1]
-            row = (flip @ to_data).T
-            self._master_transform.matrix = row @ self._master_transform.matrix
 
     def _on_experimental_clipping_planes_change(self) -> None:
-        """Napari's clipping planes, mapped into the volume's voxels in 3D."""
-        display = self._volume
+        """Napari's clipping planes: the brick volume's in 3D, napari's own on the tiles."""
         if self._bricks is not None and self.node is self._bricks.node:
             self._bricks.node.set_clipping_planes(self._bricks.clipping_planes())
             return
-        if display is None or self.node is not display.node:
-            super()._on_experimental_clipping_planes_change()
-            return
-        planes = []
-        for position, normal in self.layer.experimental_clipping_planes.as_array():
-            at, across, _ = display.plane_in_voxels(position, normal)
-            planes.append((at, across))
-        # vispy takes (x, y, z): reverse napari's (z, y, x) as napari does.
-        self.node.clipping_planes = np.asarray(planes, float).reshape(-1, 2, 3)[..., ::-1]
+        super()._on_experimental_clipping_planes_change()
 
     def _watch_canvas(self, event: Any = None) -> None:
         """Take the view before every frame of the canvas the node is in.
@@ -188,7 +138,7 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         if self.node is self._tiles:
             rect = canvas_rect(self.node)
             if rect is None:
-                self.layer.clear_canvas_view()  # not on a 2D canvas (yet)
+                self.layer.clear_canvas_view()  # on no canvas (yet)
             else:
                 self.layer.set_canvas_view(*rect)
             return
@@ -206,10 +156,6 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
                 planes = bricks.clipping_planes()
                 self.layer.set_brick_view(view, capacity, planes, bricks.slicing_plane())
             return
-        view = None
-        if slice_input is not None:
-            view = volume_view(self.node, self._visual_from_data(), *slice_input)
-        self.layer.set_volume_view(view)
 
     @property
     def needs_redraw(self) -> bool:
@@ -281,9 +227,6 @@ class VispyProgressiveLayer(VispyBaseLayer["ProgressiveLayerBase"]):
         self._tiles.release()  # its texture pages go back to the shared budget
         if self._bricks is not None:
             self._bricks.release()
-        if self._volume is not None:
-            self._volume.clear()
-            self._volume.disconnect()
         super().close()
 
 
@@ -292,9 +235,6 @@ class VispyProgressiveImageLayer(VispyProgressiveLayer):
 
     layer: ProgressiveImage
 
-    def _volume_display(self, layer: ProgressiveLayerBase) -> VolumeDisplay:
-        return VolumeDisplay(layer)
-
     def _brick_display(self, displayed: tuple[int, int, int]) -> BrickDisplay:
         return BrickDisplay(self.layer, displayed)
 
@@ -302,6 +242,7 @@ class VispyProgressiveImageLayer(VispyProgressiveLayer):
         for name in ("contrast_limits", "colormap", "gamma"):
             getattr(self.layer.events, name).connect(self._on_colour_change)
         self.layer.events.interpolation2d.connect(self._on_interpolation_change)
+        self.layer.events.interpolation3d.connect(self._on_interpolation_change)
 
     def _on_colour_change(self, event: Any = None) -> None:
         layer = self.layer
@@ -309,7 +250,10 @@ class VispyProgressiveImageLayer(VispyProgressiveLayer):
         self._tiles.set_colour(clim=layer.contrast_limits, gamma=layer.gamma, lut=lut)
 
     def _on_interpolation_change(self, event: Any = None) -> None:
-        self._tiles.interpolation = str(self.layer.interpolation2d)
+        """Sample as napari does: ``interpolation2d`` in 2D, ``interpolation3d`` on a 3D canvas."""
+        layer = self.layer
+        in_2d = layer._slice_input.ndisplay == 2
+        self._tiles.interpolation = str(layer.interpolation2d if in_2d else layer.interpolation3d)
 
 
 class VispyProgressiveLabelsLayer(VispyProgressiveLayer):

@@ -142,17 +142,19 @@ def write_omezarr(
     return [np.asarray(group[d["path"]][...]) for d in ms["datasets"]]
 
 
-def write_roi_table(path: Path, name: str) -> None:
-    """A fractal-style FOV ROI table written by anndata, listed in ``tables``."""
+def write_roi_table(path: Path, name: str, rows=((0, 0, 0, 40, 30, 1), (40, 0, 0, 40, 30, 1))):
+    """A fractal-style FOV ROI table written by anndata, listed in ``tables``.
+
+    Each row is ``x, y, z, len_x, len_y, len_z`` in micrometers.
+    """
     import anndata as ad
     import pandas as pd
     import zarr
 
     cols = [f"{a}_micrometer" for a in "xyz"] + [f"len_{a}_micrometer" for a in "xyz"]
-    x = np.array([[0, 0, 0, 40, 30, 1], [40, 0, 0, 40, 30, 1]], dtype=np.float32)
-    table = ad.AnnData(
-        X=x, obs=pd.DataFrame(index=["FOV_1", "FOV_2"]), var=pd.DataFrame(index=cols)
-    )
+    x = np.array(rows, dtype=np.float32)
+    names = [f"FOV_{i + 1}" for i in range(len(x))]
+    table = ad.AnnData(X=x, obs=pd.DataFrame(index=names), var=pd.DataFrame(index=cols))
     table.write_zarr(str(path / "tables" / name))
     group = zarr.open_group(str(path / "tables"), mode="a")
     group.attrs["tables"] = [name]

@@ -20,3 +20,7 @@ def test_computed_sources_keep_one_job_per_core_stored_ones_the_whole_queue(monk
         computed = FaultInjectingSource(mandelbrot(levels=4, tile=64), latency=0.0)
         assert computed.compute_bound
         assert default_in_flight(computed, pool) == 4  # one per core
+        # computed data behind emulated storage latency waits more than it computes
+        slow = FaultInjectingSource(mandelbrot(levels=4, tile=64), latency=0.02)
+        assert not slow.compute_bound
+        assert default_in_flight(slow, pool) == 32

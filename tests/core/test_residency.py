@@ -29,6 +29,19 @@ def test_a_pool_grows_page_by_page_within_the_budget():
     assert budget.used_bytes <= budget.budget_bytes
 
 
+def test_reuse_first_recycles_unneeded_slots_before_taking_a_new_page():
+    budget = GpuBudget(4 * PAGE)
+    pool = _pool(budget)
+    pool.reuse_first = True
+    pool.acquire("a"), pool.acquire("b")
+    pool.set_needed("b")
+    pool.acquire("c")  # "a" is not needed: its slot, no second page
+    assert pool.pages == [0] and "a" not in pool and pool.evictions == 1
+    pool.set_needed("bc")
+    pool.acquire("d")  # every slot is needed: a new page after all
+    assert pool.pages == [0, 1] and {"b", "c", "d"} <= pool.keys()
+
+
 def test_needed_tiles_are_never_evicted():
     pool = _pool(GpuBudget(PAGE))
     pool.acquire("a"), pool.acquire("b")

@@ -87,3 +87,30 @@ def test_bench_quick_multi_layer_drag_and_3d_with_floor_and_plot(tmp_path, qtbot
         assert step["gpu_used_bytes"] <= step["gpu_budget_bytes"]
 
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.usefixtures("make_napari_viewer")
+def test_plane_and_time_scenarios_record_the_first_frame_and_the_3d_floor(qtbot):
+    import dataclasses
+
+    from napari_progressive.bench.runner import run_mode
+    from napari_progressive.bench.scenarios import SCENARIOS, axial_plane
+    from napari_progressive.datasets import mandelbulb
+
+    small = {  # 512^3 and 6 x 256^3 instead of 4096^3 and 24 x 1024^3
+        "plane-tilt": (mandelbulb(levels=4), {"plane": axial_plane(512)}),
+        "time-step": (mandelbulb(levels=3, times=6), {}),
+    }
+    for name, (source, kwargs) in small.items():
+        scenario = dataclasses.replace(
+            SCENARIOS[name],
+            build=lambda quick, source=source: [source],
+            layer_kwargs={**SCENARIOS[name].layer_kwargs, **kwargs},
+            canvas=(240, 240),
+        )
+        run = run_mode(scenario, "progressive", quick=True)
+        assert run["timeouts"] == 0 and len(run["steps"]) == 3
+        for step in run["steps"]:
+            assert step["first_new_frame_ms"] > 0  # the picture changed after the move
+            assert 0.5 < step["first_frame_coverage"] <= 1.0  # the first frame showed data
+            assert step["floor_chunks"] > 0 and step["floor_ratio"] > 0  # the finest bricks

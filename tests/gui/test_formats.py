@@ -161,11 +161,12 @@ def test_the_widget_moves_the_camera_to_a_chosen_roi(viewer, shot, omezarr):
     layers = viewer.open(str(omezarr), plugin="napari-progressive")
     widget = ProgressiveWidget(viewer)
     (navigator,) = widget.findChildren(RoiNavigator)
-    assert navigator.isVisibleTo(widget) and navigator.count() == 3  # a prompt and two ROIs
+    # a prompt, "Whole image" and two ROIs
+    assert navigator.isVisibleTo(widget) and navigator.count() == 4
     rois = next(lyr for lyr in layers if isinstance(lyr, Shapes))
     second = np.asarray(rois.data[1])
     lo, hi = second.min(axis=0), second.max(axis=0)
-    navigator.activated.emit(2)
+    navigator.activated.emit(3)
     centre = np.asarray(viewer.scene.camera.center)[-2:]
     np.testing.assert_allclose(centre, (lo + hi) / 2)
     height, width = viewer.canvas.size
@@ -175,3 +176,35 @@ def test_the_widget_moves_the_camera_to_a_chosen_roi(viewer, shot, omezarr):
     images = [lyr for lyr in layers if isinstance(lyr, ProgressiveImage)]
     shot(viewer)
     assert all(img.loader.plan is not None for img in images)  # planned for the ROI's view
+
+
+def test_in_3d_a_chosen_roi_clips_the_layers_to_its_box_and_whole_image_undoes_it(
+    viewer, shot, tmp_path
+):
+    from napari_progressive.integration.roi_navigator import RoiNavigator
+    from napari_progressive.integration.widget import ProgressiveWidget
+
+    path = tmp_path / "volume.zarr"
+    ds.write_omezarr(path, ds.smooth_image((64, 128, 160)), "0.4", "zyx", (16, 64, 64))
+    ds.write_roi_table(path, "FOV_ROI_table", [(20, 30, 8, 60, 50, 24), (0, 0, 0, 160, 128, 64)])
+    layers = viewer.open(str(path), plugin="napari-progressive")
+    image = next(lyr for lyr in layers if isinstance(lyr, ProgressiveImage))
+    viewer.dims.ndisplay = 3
+    viewer.scene.camera.angles = (10, 35, 55)
+    widget = ProgressiveWidget(viewer)
+    (navigator,) = widget.findChildren(RoiNavigator)
+    navigator.activated.emit(2)  # FOV_1: z 8-32, y 30-80, x 20-80
+    lo, hi = np.array([8.0, 30.0, 20.0]), np.array([32.0, 80.0, 80.0])
+    np.testing.assert_allclose(viewer.scene.camera.center, (lo + hi) / 2)
+    planes = image.experimental_clipping_planes
+    assert len(planes) == 6 and all(p.enabled for p in planes)
+    img = shot(viewer)
+    plan = image.loader.volume_plan
+    assert plan is not None and plan.bricks
+    for brick in plan.bricks:  # nothing outside the box is planned
+        assert np.all(np.asarray(brick.lo) < hi) and np.all(np.asarray(brick.hi) > lo)
+    assert img[..., :3].max() > 0
+    navigator.activated.emit(1)  # whole image: no clipping, the whole volume in view
+    assert len(image.experimental_clipping_planes) == 0
+    shot(viewer)
+    assert any(np.any(np.asarray(b.hi) > hi + 16) for b in image.loader.volume_plan.bricks)

@@ -1,10 +1,11 @@
 """The fetch floor: what a view needs, read as fast as the storage allows, then uploaded.
 
 For each step the floor reads the chunks of the progressive layers' final
-views at their target level (no fallbacks, no prefetch) with every request
-in flight at once (tensorstore for zarr levels, a thread per core for
-computed ones), pays the injected per-chunk latency once (it overlaps), and
-uploads the 2D cuts to one texture with a single finish. "Full resolution"
+views (2D: the tiles of the target level; 3D: the finest planned bricks, no
+coarser ancestors, no prefetch) with every request in flight at once
+(tensorstore for zarr levels, a thread per core for computed ones), pays
+the injected per-chunk latency once (it overlaps), and uploads the cut
+tiles or bricks to one texture with a single finish. "Full resolution"
 divided by this is how far a layer is from the best any loader could do.
 """
 
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from napari_progressive.core.bricks import BRICK_TEXELS, BrickKey, brick_chunks, cut_brick
 from napari_progressive.core.executor import cpu_cores
 from napari_progressive.core.formats import texture_format, to_texture
 from napari_progressive.core.tiles import cut_tile, tile_chunks
@@ -24,11 +26,14 @@ from napari_progressive.sources.arrays import ArrayPyramidSource
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from napari_progressive.core.geometry import Level
     from napari_progressive.core.source import MultiscaleSource
     from napari_progressive.core.tiles import ChunkKey, TileKey
 
-#: Side of the texture the floor uploads into (tiles wrap around inside it).
+#: Side of the texture the floor uploads 2D tiles into (tiles wrap around inside it).
 UPLOAD_SIDE = 2048
+#: Bricks along each side of the 3D texture the floor uploads bricks into.
+UPLOAD_BRICKS = 8
 
 
 class FetchFloor:
@@ -40,12 +45,14 @@ class FetchFloor:
         self._stores: dict[int, list[Any] | None] = {}
         self._textures: dict[str, Any] = {}
 
-    def measure(self, needs: Sequence[tuple[MultiscaleSource, Sequence[TileKey]]]) -> dict:
+    def measure(
+        self, needs: Sequence[tuple[MultiscaleSource, Sequence[TileKey | BrickKey]]]
+    ) -> dict:
         """Seconds to read and to upload every ``(source, keys)`` pair at once."""
         if not any(keys for _, keys in needs):
             return {"floor_read_s": 0.0, "floor_upload_s": 0.0, "floor_s": 0.0, "floor_chunks": 0}
         wanted = [
-            (source, sorted({c for k in keys for c in tile_chunks(source.levels[k.level], k)}))
+            (source, sorted({c for k in keys for c in _chunks(source.levels[k.level], k)}))
             for source, keys in needs
         ]
         t0 = time.perf_counter()
@@ -54,8 +61,8 @@ class FetchFloor:
         cuts = []
         for (source, keys), got in zip(needs, chunks, strict=True):
             for key in keys:
-                tile = cut_tile(source.levels[key.level], key, got)
-                cuts.append(to_texture(tile, texture_format(tile.dtype)))
+                piece = _cut(source.levels[key.level], key, got)
+                cuts.append(to_texture(piece, texture_format(piece.dtype)))
         upload = self._upload(cuts)
         return {
             "floor_read_s": read,
@@ -96,26 +103,58 @@ class FetchFloor:
         context = self._canvas.context
         by_format: dict[str, list[np.ndarray]] = {}
         for cut in cuts:
-            by_format.setdefault(texture_format(cut.dtype).internalformat, []).append(cut)
-        for fmt in by_format:
-            if fmt not in self._textures:
-                self._textures[fmt] = gloo.Texture2D(
-                    shape=(UPLOAD_SIDE, UPLOAD_SIDE, 1), internalformat=fmt, format="red"
-                )
+            name = f"{texture_format(cut.dtype).internalformat}/{cut.ndim}"
+            by_format.setdefault(name, []).append(cut)
+        for name in by_format:
+            if name not in self._textures:
+                self._textures[name] = _texture(gloo, *name.split("/"))
         context.flush_commands()
         gl.glFinish()
         t0 = time.perf_counter()
-        for fmt, group in by_format.items():
-            texture = self._textures[fmt]
+        for name, group in by_format.items():
+            texture = self._textures[name]
             for i, cut in enumerate(group):
-                h, w = cut.shape
-                per_row = max(1, UPLOAD_SIDE // max(w, 1))
-                slot = i % (per_row * max(1, UPLOAD_SIDE // max(h, 1)))
-                offset = ((slot // per_row) * h, (slot % per_row) * w)
-                texture.set_data(cut[..., np.newaxis], offset=offset)
+                texture.set_data(cut[..., np.newaxis], offset=_offset(cut, i))
         context.flush_commands()
         gl.glFinish()
         return time.perf_counter() - t0
+
+
+def _chunks(level: Level, key: TileKey | BrickKey) -> tuple[ChunkKey, ...]:
+    if isinstance(key, BrickKey):
+        return brick_chunks(level, key)
+    return tuple(tile_chunks(level, key))
+
+
+def _cut(level: Level, key: TileKey | BrickKey, chunks: dict[ChunkKey, np.ndarray]) -> np.ndarray:
+    if isinstance(key, BrickKey):
+        return cut_brick(level, key, chunks)
+    return cut_tile(level, key, chunks)
+
+
+def _texture(gloo: Any, internalformat: str, ndim: str) -> Any:
+    """The floor's upload target: a 2D texture for tiles, a 3D one for bricks."""
+    if ndim == "3":
+        side = UPLOAD_BRICKS * BRICK_TEXELS
+        return gloo.Texture3D(
+            shape=(side, side, side, 1), internalformat=internalformat, format="red"
+        )
+    return gloo.Texture2D(
+        shape=(UPLOAD_SIDE, UPLOAD_SIDE, 1), internalformat=internalformat, format="red"
+    )
+
+
+def _offset(cut: np.ndarray, i: int) -> tuple[int, ...]:
+    """Where the ``i``-th tile or brick goes (they wrap around inside the texture)."""
+    if cut.ndim == 3:
+        slot = i % UPLOAD_BRICKS**3
+        d, rest = divmod(slot, UPLOAD_BRICKS**2)
+        r, c = divmod(rest, UPLOAD_BRICKS)
+        return d * BRICK_TEXELS, r * BRICK_TEXELS, c * BRICK_TEXELS
+    h, w = cut.shape
+    per_row = max(1, UPLOAD_SIDE // max(w, 1))
+    slot = i % (per_row * max(1, UPLOAD_SIDE // max(h, 1)))
+    return (slot // per_row) * h, (slot % per_row) * w
 
 
 def _open_zarr_levels(source: MultiscaleSource) -> list[Any] | None:

@@ -135,14 +135,16 @@ def _volume_steps(modes: dict[str, Any]) -> list[str]:
         return []
     lines = [
         "",
-        "| mode | step | first frame (ms) | complete (s) | longest block (ms) | frame (ms) "
+        "| mode | step | first frame (ms) | first frame coverage | first new frame (ms) "
+        "| complete (s) | x floor | longest block (ms) | frame (ms) "
         "| centre level (1 px level) | centre voxel (px) | pieces fetched | GPU MiB (budget) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for mode, r in modes.items():
         o = r.get("open", {})
         lines.append(
-            f"| {mode} | open | {_f(_ms(o.get('first_content_s')))} | {_f(o.get('complete_s'), 1)} "
+            f"| {mode} | open | {_f(_ms(o.get('first_content_s')))} | - | - "
+            f"| {_f(o.get('complete_s'), 1)} | - "
             f"| - | - | {_level(o)} | {_f(o.get('centre_voxel_px'), 2)} | - | - |"
         )
         for i, st in enumerate(r["steps"], 1):
@@ -151,7 +153,10 @@ def _volume_steps(modes: dict[str, Any]) -> list[str]:
             memory = f"{gpu / 2**20:.0f} ({budget / 2**20:.0f})" if gpu is not None else "-"
             lines.append(
                 f"| {mode} | {i} | {_f(st.get('first_frame_ms'))} "
-                f"| {_f(st.get('full_resolution_s'), 1)} | {_f(st.get('longest_block_ms'))} "
+                f"| {_percent(st.get('first_frame_coverage'))} "
+                f"| {_f(st.get('first_new_frame_ms'))} "
+                f"| {_f(st.get('full_resolution_s'), 1)} | {_f(st.get('floor_ratio'), 1)} "
+                f"| {_f(st.get('longest_block_ms'))} "
                 f"| {_f(st.get('frame_ms'))} | {_level(st)} | {_f(st.get('centre_voxel_px'), 2)} "
                 f"| {st.get('tiles_fetched', '-')} | {memory} |"
             )
@@ -162,6 +167,10 @@ def _level(record: dict[str, Any]) -> str:
     if "centre_level" not in record:
         return "-"
     return f"{record['centre_level']} ({record['one_px_level']})"
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.0f}%"
 
 
 def _ms(seconds: float | None) -> float | None:

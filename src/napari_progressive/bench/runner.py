@@ -28,14 +28,33 @@ CONTINUOUS_HZ = 30.0
 OPEN_TIMEOUT = 300.0
 
 
+#: A pixel is lit when a channel exceeds this (the canvas is black).
+LIT = 8
+#: A frame differs from another when this share of its pixels changed by more than ``LIT``.
+CHANGED_SHARE = 0.001
+
+
 class _Frames:
-    """Counts frames drawn, how long each took, and when the latest one finished."""
+    """Counts frames drawn, how long each took, and when the latest one finished.
+
+    While watching (scenarios that read frames back) it also reads each
+    frame back until one differs from the frame before the move: the first
+    frame's pixels and when the picture first changed. A read back waits for
+    the frame to be rasterised, which a software rasteriser does on the UI
+    thread: it lengthens that step's longest block in every mode.
+    """
 
     def __init__(self, scene_canvas: Any) -> None:
         self.count = 0
         self.last = 0.0
         self.durations: list[float] = []
         self._start = 0.0
+        self._before: np.ndarray | None = None
+        self._watching = False
+        self._grab = False
+        self.grabbed: np.ndarray | None = None
+        self.first_pixels: np.ndarray | None = None
+        self.changed_at: float | None = None
         # vispy calls the draw event's callbacks in list order and ``connect``
         # inserts first by default: place one before the scene and one after it
         scene_canvas.events.draw.connect(self._on_start, position="first")
@@ -48,6 +67,30 @@ class _Frames:
         self.count += 1
         self.last = time.perf_counter()
         self.durations.append(self.last - self._start)
+        if self._watching or self._grab:
+            self._look()
+
+    def watch(self, before: np.ndarray | None) -> None:
+        """Read frames back from now on until one differs from ``before``."""
+        self._before, self._watching = before, True
+        self.first_pixels = self.changed_at = None
+
+    def grab(self) -> None:
+        """Read the next frame back into ``grabbed``."""
+        self._grab, self.grabbed = True, None
+
+    def _look(self) -> None:
+        from vispy.gloo import read_pixels
+
+        pixels = read_pixels(alpha=False)
+        if self._grab:
+            self._grab, self.grabbed = False, pixels
+        if not self._watching:
+            return
+        if self.first_pixels is None:
+            self.first_pixels = pixels
+        if self._before is None or _differs(pixels, self._before):
+            self._watching, self.changed_at = False, self.last
 
     def median_ms_since(self, count: int) -> float | None:
         """Median draw time of the frames after the first ``count``."""
@@ -67,6 +110,10 @@ class _Run:
     beat: Heartbeat
     sources: list[FaultInjectingSource]
     floor: FetchFloor | None
+    #: Whether frames are read back (``Scenario.read_frames``).
+    read_frames: bool = False
+    #: The settled frame before the next move (when frames are read back).
+    before: np.ndarray | None = None
 
     @property
     def reads(self) -> int:
@@ -136,9 +183,12 @@ def _walk(
         Heartbeat(),
         sources,
         floor,
+        scenario.read_frames,
     )
     first_content = _until(run.app, lambda: _shows_content(run), OPEN_TIMEOUT)
     complete = _settle(run, since=opened, timeout=OPEN_TIMEOUT)
+    if run.read_frames:
+        run.before = _read_frame(run)
     opening = {
         "first_content_s": first_content - opened if first_content else None,
         "complete_s": complete - opened if complete else None,
@@ -192,6 +242,10 @@ def _move(viewer: napari.Viewer, step: Step) -> None:
         viewer.dims.current_step = step.dims_step
     if step.angles is not None:
         viewer.scene.camera.angles = step.angles
+    if step.plane is not None:
+        position, normal = step.plane
+        for layer in viewer.layers:
+            layer.plane.position, layer.plane.normal = position, normal
     viewer.scene.camera.center = step.center
     viewer.scene.camera.zoom = step.zoom
 
@@ -199,17 +253,63 @@ def _move(viewer: napari.Viewer, step: Step) -> None:
 def _step(run: _Run, step: Step) -> dict[str, Any]:
     """Jump the camera once and measure until full resolution."""
     reads0, drawn0, ledger0 = run.reads, run.frames.count, _ledger(run)
+    if run.read_frames:
+        run.frames.watch(run.before)
     run.beat.reset()
     t0 = time.perf_counter()
     _move(run.viewer, step)
     first = _until(run.app, lambda: run.frames.count > drawn0, timeout=60)
     full = _settle(run, since=t0, timeout=120)
     out = _record(run, reads0, drawn0, t0, first, t0, full)
+    if run.read_frames:
+        out.update(_first_frames(run, t0))
     return {
         **out,
         **_progressive_step(run, ledger0, out["full_resolution_s"]),
         **_volume_detail(run),
     }
+
+
+def _first_frames(run: _Run, t0: float) -> dict[str, Any]:
+    """What the first frame after a move showed, and when the picture first changed.
+
+    ``first_frame_coverage``: the share of the settled frame's lit pixels
+    that the first frame lit too (1: it showed data everywhere the final
+    view does). ``first_new_frame_ms``: from the move to the first frame that
+    differs from the settled frame before it (a time step that keeps showing
+    the last time point draws frames that do not count).
+    """
+    frames = run.frames
+    first, changed = frames.first_pixels, frames.changed_at
+    settled = _read_frame(run)
+    run.before = settled
+    lit = _lit(settled) if settled is not None else None
+    coverage = None
+    if first is not None and lit is not None and lit.any():
+        coverage = float((_lit(first) & lit).sum() / lit.sum())
+    return {
+        "first_frame_coverage": coverage,
+        "first_new_frame_ms": (changed - t0) * 1000 if changed is not None else None,
+    }
+
+
+def _read_frame(run: _Run) -> np.ndarray | None:
+    """Draw the scene once more and read the frame back."""
+    run.frames.grab()
+    run.viewer.window._qt_viewer.canvas._scene_canvas.update()
+    _until(run.app, lambda: run.frames.grabbed is not None, timeout=30)
+    return run.frames.grabbed
+
+
+def _lit(pixels: np.ndarray) -> np.ndarray:
+    return pixels.max(axis=-1) > LIT
+
+
+def _differs(a: np.ndarray, b: np.ndarray) -> bool:
+    if a.shape != b.shape:
+        return True
+    changed = np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=-1) > LIT
+    return bool(changed.mean() > CHANGED_SHARE)
 
 
 def _continuous(run: _Run, path: list[Step]) -> dict[str, Any]:
@@ -290,17 +390,38 @@ def _progressive_step(run: _Run, ledger0: dict[str, int], full_s: float | None) 
         "tiles_fetched": ledger["tiles_fetched"] - ledger0["tiles_fetched"],
         "tiles_wasted_so_far": ledger["tiles_wasted"],
     }
-    if run.floor is not None and full_s is not None and run.viewer.dims.ndisplay == 2:
-        needs = []
-        for layer, source in zip(run.layers, run.sources, strict=True):
-            plan = layer.loader.plan
-            if plan is not None:
-                keys = [t.key for t in plan.tiles if t.key.level == plan.target_level]
-                needs.append((source.inner, keys))
+    if run.floor is not None and full_s is not None:
+        needs = [
+            (s.inner, _final_keys(layer)) for layer, s in zip(run.layers, run.sources, strict=True)
+        ]
         out.update(run.floor.measure(needs))
         if out["floor_s"] > 0:
             out["floor_ratio"] = full_s / out["floor_s"]
     return out
+
+
+def _final_keys(layer: Any) -> list[Any]:
+    """What a layer's settled view needs: 2D, its target level's tiles; 3D, its finest bricks.
+
+    The finest bricks are the visible planned bricks whose box holds no finer
+    planned brick (their coarser ancestors and prefetch are not needed).
+    """
+    plan = layer.loader.plan
+    if plan is not None:
+        return [t.key for t in plan.tiles if t.key.level == plan.target_level]
+    volume = layer.loader.volume_plan
+    if volume is None:
+        return []
+    from napari_progressive.core.planner import VISIBLE
+
+    bricks = [b for b in volume.bricks if b.tier == VISIBLE]
+    lo = np.asarray([b.lo for b in bricks])
+    hi = np.asarray([b.hi for b in bricks])
+    level = np.asarray([b.key.level for b in bricks])
+    centre = (lo + hi) / 2
+    inside = np.all((lo[:, None] <= centre[None]) & (centre[None] < hi[:, None]), axis=-1)
+    covers_finer = (inside & (level[None] < level[:, None])).any(axis=1)
+    return [b.key for b, parent in zip(bricks, covers_finer, strict=True) if not parent]
 
 
 def _shows_content(run: _Run) -> bool:
@@ -338,7 +459,8 @@ def _volume_detail(run: _Run) -> dict[str, Any]:
         level = min(holding) if holding else max(b.key.level for b in plan.bricks)
     else:
         level = int(layer.data_level)
-    voxel = [min(lv.scale) for lv in levels]
+    displayed = run.viewer.dims.displayed[-3:]  # the layers span the viewer's axes
+    voxel = [min(lv.scale[a] for a in displayed) for lv in levels]
     fine_enough = [i for i, v in enumerate(voxel) if v <= data_per_px]
     return {
         "centre_level": level,

@@ -22,12 +22,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Step:
-    """One camera move: centre and zoom (world units), optional dims step and 3D angles."""
+    """One camera move: centre and zoom (world units), optional dims step, 3D angles and plane.
+
+    ``plane`` is the slicing plane of plane depiction: a point on it and its
+    normal, in level-0 data coordinates (z, y, x).
+    """
 
     center: tuple[float, ...]
     zoom: float
     dims_step: tuple[int, ...] | None = None
     angles: tuple[float, float, float] | None = None
+    plane: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,8 @@ class Scenario:
     A ``continuous`` path is walked as a drag (one move per display frame,
     no waiting); otherwise each step is a jump measured until full
     resolution. 3D scenarios set ``ndisplay=3`` and the camera's first
-    ``angles``.
+    ``angles``. ``read_frames`` reads frames back to measure what the first
+    frame after a move shows and when the picture first changes.
     """
 
     name: str
@@ -52,6 +58,7 @@ class Scenario:
     modes: tuple[str, ...] = ("napari-sync", "napari-async", "progressive")
     canvas: tuple[int, int] | None = None
     angles: tuple[float, float, float] | None = None
+    read_frames: bool = False
 
     def canvas_size(self, quick: bool) -> tuple[int, int]:
         """Canvas width and height: the scenario's own, else by run length."""
@@ -170,6 +177,45 @@ def _orbit_path(source: MultiscaleSource, quick: bool) -> list[Step]:
     ]
 
 
+def _plane_path(source: MultiscaleSource, quick: bool) -> list[Step]:
+    """Tilt and move an oblique plane through the bulb, the camera fitting the whole bulb."""
+    bulb: Any = source
+    whole = 0.8 * 600 / bulb.size
+    centre = (bulb.size / 2,) * 3
+    moves = [
+        (0.0, (1.0, 0.3, 0.2)),  # tilt
+        (0.08, (1.0, 0.3, 0.2)),  # move along the normal
+        (0.08, (0.7, 0.7, 0.3)),  # tilt about the moved point
+        (-0.06, (0.7, 0.7, 0.3)),
+        (-0.06, (0.4, 0.3, 1.0)),
+        (0.1, (0.4, 0.3, 1.0)),
+    ]
+    steps = []
+    for offset, normal in moves[: 3 if quick else 6]:
+        unit = np.asarray(normal) / np.linalg.norm(normal)
+        point = np.asarray(centre) + offset * bulb.size * unit
+        plane = (tuple(point.tolist()), tuple(unit.tolist()))
+        steps.append(Step(centre, whole, angles=VIEW_ANGLES, plane=plane))
+    return steps
+
+
+def _time_path(source: MultiscaleSource, quick: bool) -> list[Step]:
+    """Step the time slider one point at a time, then jump a few, the camera still."""
+    bulb: Any = source
+    whole = 0.8 * 600 / bulb.size
+    centre = (bulb.size / 2,) * 3
+    times = [1, 2, 5] if quick else [1, 2, 3, 4, 8, 9]
+    return [Step(centre, whole, dims_step=(t, 0, 0, 0), angles=VIEW_ANGLES) for t in times]
+
+
+def axial_plane(size: int) -> dict[str, Any]:
+    """The first slicing plane of the plane scenario: axial, through the centre."""
+    return {"position": (size / 2,) * 3, "normal": (1.0, 0.0, 0.0), "thickness": 1.0}
+
+
+#: Storage latency of the 3D plane and time scenarios (seconds per chunk).
+SLOW_STORAGE = 0.02
+
 #: Channel colours of the multi-layer scenario.
 CHANNELS = tuple(
     {"colormap": c, "blending": "additive"} for c in ("red", "green", "blue", "magenta")
@@ -244,6 +290,43 @@ SCENARIOS: dict[str, Scenario] = {
             ndisplay=3,
             canvas=(600, 600),
             angles=VIEW_ANGLES,
+        ),
+        Scenario(
+            "plane-tilt",
+            "plane depiction of a 4096^3 Mandelbulb (7 levels, 20 ms per chunk) at 600x600: "
+            "tilt and move an oblique plane (napari: its coarsest level)",
+            lambda quick: [mandelbulb_source(levels=7)],
+            _plane_path,
+            {
+                "colormap": "magma",
+                "contrast_limits": (0, 255),
+                "rendering": "mip",
+                "depiction": "plane",
+                "plane": axial_plane(32 * 2**7),
+            },
+            latency=SLOW_STORAGE,
+            ndisplay=3,
+            canvas=(600, 600),
+            angles=VIEW_ANGLES,
+            read_frames=True,
+        ),
+        Scenario(
+            "time-step",
+            "3D time-lapse Mandelbulb (24 time points of 1024^3, 20 ms per chunk) at 600x600: "
+            "step the time slider, then jump (attenuated MIP)",
+            lambda quick: [mandelbulb_source(levels=5, times=24)],
+            _time_path,
+            {
+                "colormap": "magma",
+                "contrast_limits": (0, 255),
+                "rendering": "attenuated_mip",
+                "attenuation": 0.5,
+            },
+            latency=SLOW_STORAGE,
+            ndisplay=3,
+            canvas=(600, 600),
+            angles=VIEW_ANGLES,
+            read_frames=True,
         ),
     )
 }

@@ -83,6 +83,8 @@ def cut_brick(level: Level, key: BrickKey, chunks: Mapping[ChunkKey, np.ndarray]
     """
     start, stop = _padded(level, key)
     out = np.empty(tuple(int(n) for n in stop - start), dtype=level.dtype)
+    in_data_order = sorted(key.displayed)
+    to_displayed = tuple(in_data_order.index(a) for a in key.displayed)
     for chunk_key in brick_chunks(level, key):
         origin = [i * n for i, n in zip(chunk_key.index, level.chunks, strict=True)]
         index: list[int | slice] = [0] * level.ndim
@@ -95,7 +97,7 @@ def cut_brick(level: Level, key: BrickKey, chunks: Mapping[ChunkKey, np.ndarray]
             index[axis] = slice(lo - origin[axis], hi - origin[axis])
             dest.append(slice(lo - int(start[k]), hi - int(start[k])))
         part = chunks[chunk_key][tuple(index)]
-        out[tuple(dest)] = np.transpose(part, np.argsort(np.argsort(key.displayed)))
+        out[tuple(dest)] = np.transpose(part, to_displayed)
     lo_pad, hi_pad = _edge_padding(level, key)
     if any(lo_pad) or any(hi_pad):
         out = np.pad(out, list(zip(lo_pad, hi_pad, strict=True)), mode="edge")

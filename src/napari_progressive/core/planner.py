@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -68,12 +69,12 @@ class Plan:
         """What the view draws from, by priority (its tiles)."""
         return self.tiles
 
-    @property
+    @cached_property
     def keys(self) -> frozenset[TileKey]:
         """The keys the view draws from (visible and fallback tiles)."""
         return frozenset(t.key for t in self.tiles)
 
-    @property
+    @cached_property
     def prefetch_keys(self) -> frozenset[TileKey]:
         """Keys fetched into the host cache only."""
         return frozenset(t.key for t in self.prefetch)

@@ -79,7 +79,11 @@ class TexturePool:
     """Maps tile keys to slots on pages (``slots_per_page`` each) granted by ``budget``.
 
     ``on_page_dropped(page)`` is called when a page is taken back (its
-    texture can go); ``max_pages`` caps this pool.
+    texture can go); ``max_pages`` caps this pool. A new key takes a new
+    page while the budget has room, else the least recently used slot no
+    view needs; with ``reuse_first`` that slot comes first and a new page
+    only when every slot is needed (where each page drawn from costs every
+    sample: a ray cast on a software rasteriser).
     """
 
     def __init__(
@@ -102,6 +106,7 @@ class TexturePool:
         self._free: list[int] = []
         self._needed: frozenset[Hashable] = frozenset()
         self.evictions = 0
+        self.reuse_first = False
         budget.join(self)
 
     def __contains__(self, key: Hashable) -> bool:
@@ -152,7 +157,7 @@ class TexturePool:
         """A slot for ``key``, or None when the budget has nothing a view can spare."""
         slot = self._slots.get(key)
         if slot is None:
-            if not self._free and not self._add_page(reclaim=False):
+            if not self._free and (self.reuse_first or not self._add_page(reclaim=False)):
                 self._evict_own() or self._add_page(reclaim=True)
             if not self._free:
                 return None

@@ -25,6 +25,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -87,12 +88,12 @@ class VolumePlan:
         """What the view draws from, by priority (its bricks)."""
         return self.bricks
 
-    @property
+    @cached_property
     def keys(self) -> frozenset[BrickKey]:
         """The keys the view draws from."""
         return frozenset(b.key for b in self.bricks)
 
-    @property
+    @cached_property
     def prefetch_keys(self) -> frozenset[BrickKey]:
         """Keys fetched into the host cache only."""
         return frozenset(b.key for b in self.prefetch)

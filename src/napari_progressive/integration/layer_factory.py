@@ -73,7 +73,9 @@ def _display_kwargs(display: dict[str, Any]) -> dict[str, Any]:
 def rois_layer(tables: dict[str, tuple[Roi, ...]], scale: tuple[float, ...]) -> Shapes | None:
     """A 2D Shapes layer with every ROI of an OME-Zarr image (None when there are none).
 
-    It has no z: napari shows it on every plane.
+    It has no z: napari shows it on every plane. Each ROI's z range (world
+    units; infinite when its table has none) is kept in the features
+    ``z_start`` and ``z_stop``, for the 3D ROI navigation.
     """
     boxes = [roi for rois in tables.values() for roi in rois]
     if not boxes:
@@ -89,7 +91,12 @@ def rois_layer(tables: dict[str, tuple[Roi, ...]], scale: tuple[float, ...]) -> 
         face_color="transparent",
         edge_width=max(scale[-2:]) * 2,
         name="ROIs",
-        features={"table": [r.table for r in boxes], "roi": [r.name for r in boxes]},
+        features={
+            "table": [r.table for r in boxes],
+            "roi": [r.name for r in boxes],
+            "z_start": [r.start[0] if r.has_z else -np.inf for r in boxes],
+            "z_stop": [r.start[0] + r.size[0] if r.has_z else np.inf for r in boxes],
+        },
         text={"string": "{roi}", "color": "yellow"},
     )
 

@@ -1,34 +1,46 @@
 """Move the camera to an OME-NGFF ROI (fractal's ``FOV_ROI_table``, ``well_ROI_table``).
 
 Opening an OME-Zarr adds its ROI tables as a Shapes layer ("ROIs", features
-``table`` and ``roi``). The navigator lists those boxes; choosing one fits
-the 2D view to it, and the progressive layers plan (and fetch) the level
-that view needs, as for any camera move.
+``table``, ``roi``, ``z_start`` and ``z_stop``). The navigator lists those
+boxes; choosing one fits the view to it. In 2D the rectangle fills the
+canvas. In 3D the box does, and every image and labels layer is clipped to
+it with napari's clipping planes, so that progressive layers fetch nothing
+outside the box and spend the GPU budget on full resolution inside it.
+"Whole image" gives the layers back the clipping planes they had and fits
+the view to all layers (keeping the camera's angles). The layers plan (and
+fetch) the level the new view needs, as for any camera move.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from napari.layers import Shapes
+from napari.layers import Image, Labels, Shapes
 from qtpy.QtWidgets import QComboBox
 
 if TYPE_CHECKING:
     import napari
+    from napari.layers import Layer
 
 #: Share of the canvas a chosen ROI fills along its tighter side.
 FIT_MARGIN = 0.95
+#: The navigator's first entries: a prompt and the way back to the whole image.
+PROMPT, WHOLE_IMAGE = "Go to ROI ...", "Whole image"
 
 
 @dataclass(frozen=True)
 class RoiBox:
-    """One ROI rectangle of a Shapes layer: its label and its (row, column) world box."""
+    """One ROI of a Shapes layer: its label, its (row, column) world box and its z range.
+
+    ``z`` is ``(-inf, inf)`` when the ROI's table has no z: it spans every plane.
+    """
 
     label: str
     lo: tuple[float, float]
     hi: tuple[float, float]
+    z: tuple[float, float] = (-np.inf, np.inf)
 
 
 def roi_boxes(viewer: napari.Viewer) -> list[RoiBox]:
@@ -37,34 +49,88 @@ def roi_boxes(viewer: napari.Viewer) -> list[RoiBox]:
     for layer in viewer.layers:
         if not isinstance(layer, Shapes) or not {"table", "roi"} <= set(layer.features):
             continue
-        for data, table, roi in zip(
-            layer.data, layer.features["table"], layer.features["roi"], strict=True
+        features = layer.features
+        n = len(layer.data)
+        z_start = features.get("z_start", [-np.inf] * n)
+        z_stop = features.get("z_stop", [np.inf] * n)
+        for data, table, roi, z0, z1 in zip(
+            layer.data, features["table"], features["roi"], z_start, z_stop, strict=True
         ):
             world = np.asarray([layer.data_to_world(p) for p in data])[:, -2:]
             lo, hi = world.min(axis=0), world.max(axis=0)
-            out.append(RoiBox(f"{table}: {roi}", (lo[0], lo[1]), (hi[0], hi[1])))
+            out.append(
+                RoiBox(f"{table}: {roi}", (lo[0], lo[1]), (hi[0], hi[1]), (float(z0), float(z1)))
+            )
     return out
 
 
 def fit_to_roi(viewer: napari.Viewer, box: RoiBox) -> None:
-    """Centre the camera on ``box`` and zoom so that it fills the canvas (2D)."""
-    lo, hi = np.asarray(box.lo), np.asarray(box.hi)
+    """Centre the camera on ``box`` and zoom so that it fills the canvas.
+
+    In 3D the box is the ROI's z range (or the layers' whole depth) by its
+    rectangle; the caller clips the layers to it (``clip_to_roi``).
+    """
+    lo, hi = _world_box(viewer, box, three_d=viewer.dims.ndisplay == 3)
+    n = len(lo)
     centre = list(viewer.scene.camera.center)
-    centre[-2:] = (lo + hi) / 2
+    centre[-n:] = (lo + hi) / 2
     viewer.scene.camera.center = tuple(float(c) for c in centre)
     height, width = viewer.canvas.size  # napari: (height, width)
     extent = np.maximum(hi - lo, 1e-12)
-    viewer.scene.camera.zoom = FIT_MARGIN * min(height / extent[0], width / extent[1])
+    if n == 3:  # the box may be seen from any side: its longest edge fits
+        viewer.scene.camera.zoom = FIT_MARGIN * min(height, width) / extent.max()
+    else:
+        viewer.scene.camera.zoom = FIT_MARGIN * min(height / extent[0], width / extent[1])
+
+
+def roi_clipping_planes(layer: Layer, viewer: napari.Viewer, box: RoiBox) -> list[dict[str, Any]]:
+    """The clipping planes that keep ``box`` of ``layer`` (its data coordinates, 3D)."""
+    lo, hi = _world_box(viewer, box, three_d=True)
+    point = np.asarray(viewer.dims.point, dtype=float)
+    corners = []
+    for side in (lo, hi):
+        world = point.copy()
+        world[-3:] = side
+        corners.append(np.asarray(layer.world_to_data(world), dtype=float)[-3:])
+    data_lo, data_hi = np.minimum(*corners), np.maximum(*corners)
+    planes = []
+    for axis in range(3):
+        normal = np.eye(3)[axis]
+        for position, sign in ((data_lo, 1.0), (data_hi, -1.0)):
+            if np.isfinite(position[axis]):
+                planes.append(
+                    {"position": tuple(position), "normal": tuple(sign * normal), "enabled": True}
+                )
+    return planes
+
+
+def _world_box(viewer: napari.Viewer, box: RoiBox, three_d: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``box`` in world coordinates: (row, column), or (z, row, column) when ``three_d``.
+
+    A z range without ends takes the layers' world extent along z.
+    """
+    if not three_d:
+        return np.asarray(box.lo, dtype=float), np.asarray(box.hi, dtype=float)
+    z0, z1 = box.z
+    if not (np.isfinite(z0) and np.isfinite(z1)):
+        extent = viewer.layers.extent.world[:, -3]
+        z0 = z0 if np.isfinite(z0) else float(extent[0])
+        z1 = z1 if np.isfinite(z1) else float(extent[1])
+    return np.asarray((z0, *box.lo), dtype=float), np.asarray((z1, *box.hi), dtype=float)
 
 
 class RoiNavigator(QComboBox):
-    """A list of the viewer's ROIs; choosing one moves the camera to it."""
+    """A list of the viewer's ROIs; choosing one moves the camera to it (and clips, in 3D)."""
 
     def __init__(self, viewer: napari.Viewer) -> None:
         super().__init__()
         self.viewer = viewer
         self.boxes: list[RoiBox] = []
-        self.setToolTip("Move the camera to an ROI of the OME-Zarr's ROI tables")
+        #: The clipping planes each clipped layer had before (restored by "Whole image").
+        self._planes_before: dict[int, tuple[Layer, list[dict[str, Any]]]] = {}
+        self.setToolTip(
+            "Move the camera to an ROI of the OME-Zarr's ROI tables (in 3D, clip to its box)"
+        )
         self.activated.connect(self._go)
         for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
             event.connect(self.refill)
@@ -75,10 +141,29 @@ class RoiNavigator(QComboBox):
         self.boxes = roi_boxes(self.viewer)
         self.blockSignals(True)
         self.clear()
-        self.addItems(["Go to ROI ..."] + [b.label for b in self.boxes])
+        self.addItems([PROMPT, WHOLE_IMAGE] + [b.label for b in self.boxes])
         self.blockSignals(False)
         self.setVisible(bool(self.boxes))
 
     def _go(self, index: int) -> None:
-        if 1 <= index <= len(self.boxes):
-            fit_to_roi(self.viewer, self.boxes[index - 1])
+        if index == 1:
+            self._unclip()
+            self.viewer.reset_view(reset_camera_angle=False)
+        elif 2 <= index < 2 + len(self.boxes):
+            box = self.boxes[index - 2]
+            if self.viewer.dims.ndisplay == 3:
+                self._clip(box)
+            fit_to_roi(self.viewer, box)
+
+    def _clip(self, box: RoiBox) -> None:
+        for layer in self.viewer.layers:
+            if isinstance(layer, Image | Labels) and layer.ndim >= 3:
+                before = [p.dict() for p in layer.experimental_clipping_planes]
+                self._planes_before.setdefault(id(layer), (layer, before))
+                layer.experimental_clipping_planes = roi_clipping_planes(layer, self.viewer, box)
+
+    def _unclip(self) -> None:
+        for layer, planes in self._planes_before.values():
+            if layer in self.viewer.layers:
+                layer.experimental_clipping_planes = planes
+        self._planes_before.clear()

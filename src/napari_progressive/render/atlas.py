@@ -80,6 +80,7 @@ class TextureAtlas:
         self._evicted_before = 0
         self._interpolation = "nearest"
         self._pool: TexturePool | None = None
+        self._reuse_first = False
         self.reset(fmt)
 
     def reset(self, fmt: TextureFormat) -> None:
@@ -105,6 +106,7 @@ class TextureAtlas:
             max(1, min(MAX_PAGES, max_pages)),
             on_page_dropped=self._drop_page,
         )
+        self._pool.reuse_first = self._reuse_first
         for page in range(MAX_PAGES):
             self._bind(page, self._empty)
         self._staged.clear()
@@ -124,6 +126,15 @@ class TextureAtlas:
     def page_shape(self) -> tuple[int, ...]:
         """Texels of one page per axis (array order)."""
         return tuple(g * s for g, s in zip(self.grid, self.slot_shape, strict=True))
+
+    @property
+    def reuse_first(self) -> bool:
+        """Whether a new piece recycles an unneeded slot before taking a new page."""
+        return self._reuse_first
+
+    @reuse_first.setter
+    def reuse_first(self, value: bool) -> None:
+        self._reuse_first = self.pool.reuse_first = bool(value)
 
     @property
     def interpolation(self) -> str:

@@ -34,6 +34,7 @@ from napari_progressive.core.page_table import (
 )
 from napari_progressive.render.atlas import TextureAtlas
 from napari_progressive.render.folding import folded_matrix, snapped_origin
+from napari_progressive.render.gl_info import software_gl
 from napari_progressive.render.palette import level_colour
 from napari_progressive.render.shaders import (
     init_colour,
@@ -386,6 +387,8 @@ class BrickVolumeVisual(Visual):
         if plan is None:
             return False
         if self._atlas.pending:
+            # every page in use costs every sample on a software rasteriser
+            self._atlas.reuse_first = software_gl()
             self._atlas.upload_bytes_per_frame = self._upload_cap()
             if self._atlas.upload(b.key for b in plan.bricks):
                 self._table_dirty = True

@@ -58,8 +58,12 @@ class FaultInjectingSource:
 
     @property
     def compute_bound(self) -> bool:
-        """Whether the wrapped source computes its chunks."""
-        return is_compute_bound(self.inner)
+        """Whether reads are bound by computing: the wrapped source's, unless latency is added.
+
+        Added latency emulates storage: reads then mostly wait, and more of
+        them in flight hide it.
+        """
+        return self.latency == 0 and is_compute_bound(self.inner)
 
     @property
     def levels(self) -> tuple[Level, ...]:

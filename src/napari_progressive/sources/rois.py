@@ -23,12 +23,17 @@ AXES = ("z", "y", "x")
 
 @dataclass(frozen=True)
 class Roi:
-    """One box in world coordinates, axes ``(z, y, x)`` (z 0 and 1 when absent)."""
+    """One box in world coordinates, axes ``(z, y, x)``.
+
+    A table without z columns gives z 0 and 1 and ``has_z`` False: the box
+    spans every plane.
+    """
 
     table: str
     name: str
     start: tuple[float, float, float]
     size: tuple[float, float, float]
+    has_z: bool = True
 
 
 def table_names(image: Location) -> tuple[str, ...]:
@@ -55,8 +60,9 @@ def read_rois(image: Location | str) -> dict[str, tuple[Roi, ...]]:
         x = _values(table, len(columns), table_loc)
         starts = np.stack([_column(x, columns, f"{a}_micrometer", 0.0) for a in AXES], axis=1)
         sizes = np.stack([_column(x, columns, f"len_{a}_micrometer", 1.0) for a in AXES], axis=1)
+        has_z = "z_micrometer" in columns and "len_z_micrometer" in columns
         out[name] = tuple(
-            Roi(name, str(obs), (s[0], s[1], s[2]), (n[0], n[1], n[2]))
+            Roi(name, str(obs), (s[0], s[1], s[2]), (n[0], n[1], n[2]), has_z)
             for obs, s, n in zip(table.obs_names, starts.tolist(), sizes.tolist(), strict=True)
         )
     return out

@@ -193,6 +193,8 @@ def test_in_3d_a_chosen_roi_clips_the_layers_to_its_box_and_whole_image_undoes_i
     viewer.scene.camera.angles = (10, 35, 55)
     widget = ProgressiveWidget(viewer)
     (navigator,) = widget.findChildren(RoiNavigator)
+    own = {"position": (0.0, 0.0, 10.0), "normal": (0.0, 0.0, 1.0), "enabled": True}
+    image.experimental_clipping_planes = [own]  # the user's own plane
     navigator.activated.emit(2)  # FOV_1: z 8-32, y 30-80, x 20-80
     lo, hi = np.array([8.0, 30.0, 20.0]), np.array([32.0, 80.0, 80.0])
     np.testing.assert_allclose(viewer.scene.camera.center, (lo + hi) / 2)
@@ -204,7 +206,27 @@ def test_in_3d_a_chosen_roi_clips_the_layers_to_its_box_and_whole_image_undoes_i
     for brick in plan.bricks:  # nothing outside the box is planned
         assert np.all(np.asarray(brick.lo) < hi) and np.all(np.asarray(brick.hi) > lo)
     assert img[..., :3].max() > 0
-    navigator.activated.emit(1)  # whole image: no clipping, the whole volume in view
-    assert len(image.experimental_clipping_planes) == 0
+    navigator.activated.emit(1)  # whole image: the user's plane again, the whole volume in view
+    (back,) = image.experimental_clipping_planes
+    assert tuple(back.position) == own["position"] and tuple(back.normal) == own["normal"]
+    image.experimental_clipping_planes = []
     shot(viewer)
     assert any(np.any(np.asarray(b.hi) > hi + 16) for b in image.loader.volume_plan.bricks)
+    navigator.activated.emit(2)
+    viewer.dims.ndisplay = 2
+    navigator.activated.emit(3)  # an ROI chosen in 2D leaves no clipping from 3D behind
+    assert len(image.experimental_clipping_planes) == 0
+
+
+def test_a_2d_image_on_a_3d_canvas_goes_to_an_roi_without_z(viewer, shot, omezarr):
+    from napari_progressive.integration.roi_navigator import RoiNavigator
+    from napari_progressive.integration.widget import ProgressiveWidget
+
+    layers = viewer.open(str(omezarr), plugin="napari-progressive")
+    viewer.dims.ndisplay = 3  # 2D data: nothing to clip, the rectangle fills the view
+    widget = ProgressiveWidget(viewer)
+    (navigator,) = widget.findChildren(RoiNavigator)
+    navigator.activated.emit(3)
+    images = [lyr for lyr in layers if isinstance(lyr, ProgressiveImage)]
+    assert all(len(img.experimental_clipping_planes) == 0 for img in images)
+    assert shot(viewer)[..., :3].max() > 0

@@ -37,14 +37,16 @@ CHANGED_SHARE = 0.001
 class _Frames:
     """Counts frames drawn, how long each took, and when the latest one finished.
 
-    While watching (scenarios that read frames back) it also reads each
-    frame back until one differs from the frame before the move: the first
-    frame's pixels and when the picture first changed. A read back waits for
-    the frame to be rasterised, which a software rasteriser does on the UI
-    thread: it lengthens that step's longest block in every mode.
+    With ``read_back`` (scenarios that read frames back) every frame is read
+    back, which waits until it is rasterised: a frame's time and its end then
+    include the rasteriser's work. While watching it also keeps the first
+    frame's pixels and when the picture first differed from the frame before
+    the move. A software rasteriser works on the UI thread, so reading back
+    puts each whole frame into the longest block, in every mode.
     """
 
-    def __init__(self, scene_canvas: Any) -> None:
+    def __init__(self, scene_canvas: Any, read_back: bool = False) -> None:
+        self.read_back = read_back
         self.count = 0
         self.last = 0.0
         self.durations: list[float] = []
@@ -65,15 +67,19 @@ class _Frames:
 
     def _on_draw(self, event: Any = None) -> None:
         self.count += 1
+        if self.read_back or self._watching or self._grab:
+            self._look()
         self.last = time.perf_counter()
         self.durations.append(self.last - self._start)
-        if self._watching or self._grab:
-            self._look()
 
     def watch(self, before: np.ndarray | None) -> None:
         """Read frames back from now on until one differs from ``before``."""
         self._before, self._watching = before, True
         self.first_pixels = self.changed_at = None
+
+    def unwatch(self) -> None:
+        """Stop looking for a change (the picture may never change)."""
+        self._watching = False
 
     def grab(self) -> None:
         """Read the next frame back into ``grabbed``."""
@@ -90,7 +96,7 @@ class _Frames:
         if self.first_pixels is None:
             self.first_pixels = pixels
         if self._before is None or _differs(pixels, self._before):
-            self._watching, self.changed_at = False, self.last
+            self._watching, self.changed_at = False, time.perf_counter()
 
     def median_ms_since(self, count: int) -> float | None:
         """Median draw time of the frames after the first ``count``."""
@@ -179,7 +185,7 @@ def _walk(
         viewer,
         layers,
         mode,
-        _Frames(scene_canvas),
+        _Frames(scene_canvas, read_back=scenario.read_frames),
         Heartbeat(),
         sources,
         floor,
@@ -280,6 +286,7 @@ def _first_frames(run: _Run, t0: float) -> dict[str, Any]:
     the last time point draws frames that do not count).
     """
     frames = run.frames
+    frames.unwatch()
     first, changed = frames.first_pixels, frames.changed_at
     settled = _read_frame(run)
     run.before = settled

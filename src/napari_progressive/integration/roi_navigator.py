@@ -67,10 +67,11 @@ def roi_boxes(viewer: napari.Viewer) -> list[RoiBox]:
 def fit_to_roi(viewer: napari.Viewer, box: RoiBox) -> None:
     """Centre the camera on ``box`` and zoom so that it fills the canvas.
 
-    In 3D the box is the ROI's z range (or the layers' whole depth) by its
-    rectangle; the caller clips the layers to it (``clip_to_roi``).
+    In 3D (over data with a z axis) the box is the ROI's z range (or the
+    layers' whole depth) by its rectangle; ``RoiNavigator`` also clips the
+    layers to it (``roi_clipping_planes``).
     """
-    lo, hi = _world_box(viewer, box, three_d=viewer.dims.ndisplay == 3)
+    lo, hi = _world_box(viewer, box, three_d=shows_depth(viewer))
     n = len(lo)
     centre = list(viewer.scene.camera.center)
     centre[-n:] = (lo + hi) / 2
@@ -83,24 +84,39 @@ def fit_to_roi(viewer: napari.Viewer, box: RoiBox) -> None:
         viewer.scene.camera.zoom = FIT_MARGIN * min(height / extent[0], width / extent[1])
 
 
+def shows_depth(viewer: napari.Viewer) -> bool:
+    """Whether the canvas shows (z, y, x) in 3D: the last three axes, in order."""
+    ndim = viewer.dims.ndim
+    return (
+        viewer.dims.ndisplay == 3
+        and ndim >= 3
+        and tuple(viewer.dims.displayed) == tuple(range(ndim - 3, ndim))
+    )
+
+
 def roi_clipping_planes(layer: Layer, viewer: napari.Viewer, box: RoiBox) -> list[dict[str, Any]]:
-    """The clipping planes that keep ``box`` of ``layer`` (its data coordinates, 3D)."""
-    lo, hi = _world_box(viewer, box, three_d=True)
+    """The clipping planes that keep the pixels of ``box`` in ``layer`` (its data coordinates).
+
+    An ROI's edges are pixel edges, half a pixel from the centres napari's
+    data coordinates count; a box without a z range is not clipped along z.
+    """
+    has_z = bool(np.isfinite(box.z).all())
+    lo = np.asarray((box.z[0] if has_z else 0.0, *box.lo), dtype=float)
+    hi = np.asarray((box.z[1] if has_z else 0.0, *box.hi), dtype=float)
     point = np.asarray(viewer.dims.point, dtype=float)
     corners = []
     for side in (lo, hi):
         world = point.copy()
         world[-3:] = side
-        corners.append(np.asarray(layer.world_to_data(world), dtype=float)[-3:])
+        corners.append(np.asarray(layer.world_to_data(world), dtype=float)[-3:] - 0.5)
     data_lo, data_hi = np.minimum(*corners), np.maximum(*corners)
     planes = []
-    for axis in range(3):
+    for axis in range(0 if has_z else 1, 3):
         normal = np.eye(3)[axis]
         for position, sign in ((data_lo, 1.0), (data_hi, -1.0)):
-            if np.isfinite(position[axis]):
-                planes.append(
-                    {"position": tuple(position), "normal": tuple(sign * normal), "enabled": True}
-                )
+            planes.append(
+                {"position": tuple(position), "normal": tuple(sign * normal), "enabled": True}
+            )
     return planes
 
 
@@ -137,7 +153,12 @@ class RoiNavigator(QComboBox):
         self.refill()
 
     def refill(self, *_: object) -> None:
-        """List the ROIs the viewer's layers hold now."""
+        """List the ROIs the viewer's layers hold now (and forget removed layers)."""
+        self._planes_before = {
+            k: (layer, planes)
+            for k, (layer, planes) in self._planes_before.items()
+            if layer in self.viewer.layers
+        }
         self.boxes = roi_boxes(self.viewer)
         self.blockSignals(True)
         self.clear()
@@ -151,14 +172,16 @@ class RoiNavigator(QComboBox):
             self.viewer.reset_view(reset_camera_angle=False)
         elif 2 <= index < 2 + len(self.boxes):
             box = self.boxes[index - 2]
-            if self.viewer.dims.ndisplay == 3:
+            if shows_depth(self.viewer):
                 self._clip(box)
+            else:  # a 2D view: no box to clip to, and none left from an earlier 3D ROI
+                self._unclip()
             fit_to_roi(self.viewer, box)
 
     def _clip(self, box: RoiBox) -> None:
         for layer in self.viewer.layers:
             if isinstance(layer, Image | Labels) and layer.ndim >= 3:
-                before = [p.dict() for p in layer.experimental_clipping_planes]
+                before = [p.model_dump() for p in layer.experimental_clipping_planes]
                 self._planes_before.setdefault(id(layer), (layer, before))
                 layer.experimental_clipping_planes = roi_clipping_planes(layer, self.viewer, box)
 

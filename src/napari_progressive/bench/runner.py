@@ -116,8 +116,6 @@ class _Run:
     beat: Heartbeat
     sources: list[FaultInjectingSource]
     floor: FetchFloor | None
-    #: Whether frames are read back (``Scenario.read_frames``).
-    read_frames: bool = False
     #: The settled frame before the next move (when frames are read back).
     before: np.ndarray | None = None
 
@@ -189,11 +187,10 @@ def _walk(
         Heartbeat(),
         sources,
         floor,
-        scenario.read_frames,
     )
     first_content = _until(run.app, lambda: _shows_content(run), OPEN_TIMEOUT)
     complete = _settle(run, since=opened, timeout=OPEN_TIMEOUT)
-    if run.read_frames:
+    if run.frames.read_back:
         run.before = _read_frame(run)
     opening = {
         "first_content_s": first_content - opened if first_content else None,
@@ -259,7 +256,7 @@ def _move(viewer: napari.Viewer, step: Step) -> None:
 def _step(run: _Run, step: Step) -> dict[str, Any]:
     """Jump the camera once and measure until full resolution."""
     reads0, drawn0, ledger0 = run.reads, run.frames.count, _ledger(run)
-    if run.read_frames:
+    if run.frames.read_back:
         run.frames.watch(run.before)
     run.beat.reset()
     t0 = time.perf_counter()
@@ -267,7 +264,7 @@ def _step(run: _Run, step: Step) -> dict[str, Any]:
     first = _until(run.app, lambda: run.frames.count > drawn0, timeout=60)
     full = _settle(run, since=t0, timeout=120)
     out = _record(run, reads0, drawn0, t0, first, t0, full)
-    if run.read_frames:
+    if run.frames.read_back:
         out.update(_first_frames(run, t0))
     return {
         **out,

@@ -17,18 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from napari_progressive.core.bricks import BRICK_TEXELS, BrickKey, brick_chunks, cut_brick
+from napari_progressive.core.bricks import BRICK_TEXELS
 from napari_progressive.core.executor import cpu_cores
+from napari_progressive.core.fetch import cut_piece, piece_chunks
 from napari_progressive.core.formats import texture_format, to_texture
-from napari_progressive.core.tiles import cut_tile, tile_chunks
 from napari_progressive.sources.arrays import ArrayPyramidSource
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from napari_progressive.core.geometry import Level
+    from napari_progressive.core.bricks import PieceKey
     from napari_progressive.core.source import MultiscaleSource
-    from napari_progressive.core.tiles import ChunkKey, TileKey
+    from napari_progressive.core.tiles import ChunkKey
 
 #: Side of the texture the floor uploads 2D tiles into (tiles wrap around inside it).
 UPLOAD_SIDE = 2048
@@ -45,14 +45,12 @@ class FetchFloor:
         self._stores: dict[int, list[Any] | None] = {}
         self._textures: dict[str, Any] = {}
 
-    def measure(
-        self, needs: Sequence[tuple[MultiscaleSource, Sequence[TileKey | BrickKey]]]
-    ) -> dict:
+    def measure(self, needs: Sequence[tuple[MultiscaleSource, Sequence[PieceKey]]]) -> dict:
         """Seconds to read and to upload every ``(source, keys)`` pair at once."""
         if not any(keys for _, keys in needs):
             return {"floor_read_s": 0.0, "floor_upload_s": 0.0, "floor_s": 0.0, "floor_chunks": 0}
         wanted = [
-            (source, sorted({c for k in keys for c in _chunks(source.levels[k.level], k)}))
+            (source, sorted({c for k in keys for c in piece_chunks(source.levels[k.level], k)}))
             for source, keys in needs
         ]
         t0 = time.perf_counter()
@@ -61,7 +59,7 @@ class FetchFloor:
         cuts = []
         for (source, keys), got in zip(needs, chunks, strict=True):
             for key in keys:
-                piece = _cut(source.levels[key.level], key, got)
+                piece = cut_piece(source.levels[key.level], key, got)
                 cuts.append(to_texture(piece, texture_format(piece.dtype)))
         upload = self._upload(cuts)
         return {
@@ -118,18 +116,6 @@ class FetchFloor:
         context.flush_commands()
         gl.glFinish()
         return time.perf_counter() - t0
-
-
-def _chunks(level: Level, key: TileKey | BrickKey) -> tuple[ChunkKey, ...]:
-    if isinstance(key, BrickKey):
-        return brick_chunks(level, key)
-    return tuple(tile_chunks(level, key))
-
-
-def _cut(level: Level, key: TileKey | BrickKey, chunks: dict[ChunkKey, np.ndarray]) -> np.ndarray:
-    if isinstance(key, BrickKey):
-        return cut_brick(level, key, chunks)
-    return cut_tile(level, key, chunks)
 
 
 def _texture(gloo: Any, internalformat: str, ndim: str) -> Any:

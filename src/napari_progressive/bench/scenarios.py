@@ -153,11 +153,15 @@ def _drag_path(source: MultiscaleSource, quick: bool) -> list[Step]:
     return [Step((size / 2, start + 20.0 * i), 1.0) for i in range(moves)]
 
 
+def _whole_bulb(bulb: Any) -> tuple[tuple[float, float, float], float]:
+    """The camera centre and zoom at which the bulb fills most of a 600 px canvas."""
+    return (bulb.size / 2,) * 3, 0.8 * 600 / bulb.size
+
+
 def _mandelbulb_zoom_path(source: MultiscaleSource, quick: bool) -> list[Step]:
     """Orbit the whole bulb, then zoom 2x per step toward a point of its surface."""
     bulb: Any = source
-    whole = 0.8 * 600 / bulb.size  # the bulb fills most of a 600 px canvas
-    centre = (bulb.size / 2,) * 3
+    centre, whole = _whole_bulb(bulb)
     a, b, c = VIEW_ANGLES
     orbit = [
         Step(centre, whole, angles=(a, b + 40.0 * (i + 1), c)) for i in range(1 if quick else 2)
@@ -180,8 +184,7 @@ def _orbit_path(source: MultiscaleSource, quick: bool) -> list[Step]:
 def _plane_path(source: MultiscaleSource, quick: bool) -> list[Step]:
     """Tilt and move an oblique plane through the bulb, the camera fitting the whole bulb."""
     bulb: Any = source
-    whole = 0.8 * 600 / bulb.size
-    centre = (bulb.size / 2,) * 3
+    centre, whole = _whole_bulb(bulb)
     moves = [
         (0.0, (1.0, 0.3, 0.2)),  # tilt
         (0.08, (1.0, 0.3, 0.2)),  # move along the normal
@@ -201,9 +204,7 @@ def _plane_path(source: MultiscaleSource, quick: bool) -> list[Step]:
 
 def _time_path(source: MultiscaleSource, quick: bool) -> list[Step]:
     """Step the time slider one point at a time, then jump a few, the camera still."""
-    bulb: Any = source
-    whole = 0.8 * 600 / bulb.size
-    centre = (bulb.size / 2,) * 3
+    centre, whole = _whole_bulb(source)
     times = [1, 2, 5] if quick else [1, 2, 3, 4, 8, 9]
     return [Step(centre, whole, dims_step=(t, 0, 0, 0), angles=VIEW_ANGLES) for t in times]
 

@@ -96,3 +96,16 @@ def test_a_scheduler_on_the_synchronous_executor_runs_every_job_before_update_re
     results = client.drain()
     assert [r.value for r in results] == [i * i for i in reversed(range(5000))]  # by priority
     assert client.idle and scheduler.in_flight == 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread niceness is Linux's")
+def test_shared_pool_threads_yield_the_cpu_to_the_ui_thread():
+    import os
+
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    ui = niceness()
+    worker = executor.shared_thread_pool().submit(niceness).result(timeout=10)
+    assert worker == min(19, ui + executor.WORKER_NICENESS)
+    assert niceness() == ui  # the calling thread keeps its own

@@ -12,8 +12,10 @@ ten times the read and decode of a chunk.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -208,6 +210,25 @@ def shared_thread_pool() -> ThreadPoolExecutor:
     with _shared_lock:
         if _shared is None:
             _shared = ThreadPoolExecutor(
-                max_workers=default_workers(), thread_name_prefix="napari-progressive"
+                max_workers=default_workers(),
+                thread_name_prefix="napari-progressive",
+                initializer=yield_to_the_ui,
             )
         return _shared
+
+
+#: How much lower than the UI's a worker thread's scheduling priority is (Linux ``nice``).
+WORKER_NICENESS = 10
+
+
+def yield_to_the_ui() -> None:
+    """Lower the calling thread's CPU priority so that the UI and the rasteriser go first.
+
+    On Linux a thread's niceness is its own: workers then use the cores that
+    the UI thread and a software-GL rasteriser's threads leave idle, instead
+    of taking half of them while a frame is drawn. Elsewhere: nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError):  # not permitted: the thread keeps its priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICENESS)

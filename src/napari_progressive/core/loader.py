@@ -19,7 +19,7 @@ import itertools
 import time
 import weakref
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -40,10 +40,10 @@ from napari_progressive.core.pieces import (
 from napari_progressive.core.plane_planner import plan_plane
 from napari_progressive.core.planner import PREFETCH, Plan, plan_view
 from napari_progressive.core.scheduler import Job, Scheduler
-from napari_progressive.core.slice_prefetch import with_neighbouring_slices
+from napari_progressive.core.slice_prefetch import slots_ahead, with_neighbouring_slices
 from napari_progressive.core.source import source_identity
 from napari_progressive.core.tiles import ChunkKey, TileKey, cut_tile
-from napari_progressive.core.volume_planner import VolumePlan, plan_volume
+from napari_progressive.core.volume_planner import VolumePlan, at_slice, plan_volume
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Sequence
@@ -62,6 +62,8 @@ if TYPE_CHECKING:
     from napari_progressive.core.view import SliceView, VolumeView
     from napari_progressive.core.volume_planner import ClipPlane, PlannedBrick
 
+#: What a brick plan is made from: the view, slots, clipping planes, slicing plane.
+_BrickRequest = tuple["VolumeView", int, tuple["ClipPlane", ...], "SlicingPlane | None"]
 #: The coarsest levels kept in the host cache's pinned reserve.
 PINNED_LEVELS = 2
 #: Seconds before a failed tile is tried again: doubles per failure up to this.
@@ -142,9 +144,9 @@ class Loader:
             else None
         )
         self._shown: Plan | VolumePlan | None = None
-        self._brick_request: (
-            tuple[VolumeView, int, tuple[ClipPlane, ...], SlicingPlane | None] | None
-        ) = None
+        self._brick_request: _BrickRequest | None = None
+        # what the shown volume plan was made from (a request, the lod bias)
+        self._volume_basis: tuple[_BrickRequest, float] | None = None
         self.pieces: dict[PieceKey, PieceState] = {}
         self._target: DrawTarget | None = None
         self._failures: dict[PieceKey, _Failure] = {}
@@ -227,15 +229,28 @@ class Loader:
         self._hold()
         self._brick_request = request
         if plane is None:
-            plan = plan_volume(
-                self.levels, view, slots, self.mappings, request[2], lod_bias=self.lod_bias
+            ahead = slots_ahead(self.levels, slots)
+            plan = self._at_slice(request) or plan_volume(
+                self.levels, view, slots - ahead, self.mappings, request[2], lod_bias=self.lod_bias
             )
-            plan = with_neighbouring_slices(plan, self.levels)
+            self._volume_basis = (request, self.lod_bias)
+            plan = with_neighbouring_slices(plan, self.levels, ahead)
         else:
             plan = plan_plane(
                 self.levels, view, slots, plane, self.mappings, request[2], self.lod_bias
             )
         self._apply(plan)
+
+    def _at_slice(self, request: _BrickRequest) -> VolumePlan | None:
+        """The shown volume plan moved to ``request``'s slice, if only its slice point changed."""
+        plan, basis = self.volume_plan, self._volume_basis
+        if plan is None or basis is None or basis[1] != self.lod_bias:
+            return None
+        previous = basis[0]
+        view = request[0]
+        if (replace(view, point=previous[0].point), *request[1:]) != previous:
+            return None
+        return at_slice(plan, view, self.levels, self.mappings)
 
     def set_texture_mapping(
         self, texture_of: Callable[[np.ndarray], np.ndarray], dtype: np.dtype
@@ -259,7 +274,7 @@ class Loader:
         changed_failures = remap = False
         arrived: set[ChunkKey] = set()
         landed: set[int] = set()
-        needed = self._shown.keys if self._shown is not None else frozenset()
+        needed = self._shown.gpu_keys if self._shown is not None else frozenset()
         for r in self.scheduler.drain():
             key: PieceKey = r.key[-1]  # type: ignore[index]
             if r.error is not None:
@@ -448,6 +463,8 @@ class Loader:
             key = t.key
             if key in resident:
                 pieces[key] = PieceState.GPU
+                if key in plan.keys:
+                    self.ledger.on_shown(key)
                 continue
             failure = self._failures.get(key)
             if failure is not None and now < failure.retry_at:
@@ -510,7 +527,7 @@ class Loader:
             )
             job = Job(t.priority, self._job_key(key), request, (self._shared_source,))
             return PieceState.QUEUED, job
-        if t.tier == PREFETCH:
+        if t.tier == PREFETCH and self._shown is not None and key not in self._shown.ahead_keys:
             return PieceState.HOST, None  # in host memory is all a prefetch asks for
         tile = (
             cut_tile(level, key, cached) if isinstance(key, TileKey) and len(cached) == 1 else None
@@ -544,7 +561,8 @@ class Loader:
             return
         self._target.stage(key, texture, values)
         self.pieces[key] = PieceState.STAGED
-        self.ledger.on_shown(key)
+        if self._shown is not None and key in self._shown.keys:
+            self.ledger.on_shown(key)  # an ahead brick counts once a view draws it
 
     def _job_key(self, key: PieceKey) -> tuple[Hashable, ...]:
         """The scheduler's key for ``key``: equal for layers that make the same texture."""

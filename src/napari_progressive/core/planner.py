@@ -79,6 +79,16 @@ class Plan:
         """Keys fetched into the host cache only."""
         return frozenset(t.key for t in self.prefetch)
 
+    @property
+    def ahead_keys(self) -> frozenset[TileKey]:
+        """Keys brought onto the GPU without being drawn: none in 2D."""
+        return frozenset()
+
+    @property
+    def gpu_keys(self) -> frozenset[TileKey]:
+        """Keys kept on the GPU: the drawn ones."""
+        return self.keys
+
 
 def choose_level(
     mappings: Sequence[LevelMapping],

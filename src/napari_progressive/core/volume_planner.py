@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -77,21 +77,37 @@ class PlannedBrick:
 
 @dataclass(frozen=True)
 class VolumePlan:
-    """What a 3D view draws from (``bricks``, coarse first) and fetches ahead (``prefetch``)."""
+    """What a 3D view draws from (``bricks``, coarse first) and fetches ahead.
+
+    ``ahead``: bricks of other slices (the neighbouring time points) brought
+    onto the GPU after ``bricks`` but not drawn, so that the slice a slider
+    moves to next shows at once; ``prefetch``: fetched into host memory only.
+    """
 
     view: VolumeView
     bricks: tuple[PlannedBrick, ...]
     prefetch: tuple[PlannedBrick, ...] = ()
+    ahead: tuple[PlannedBrick, ...] = ()
 
     @property
     def pieces(self) -> tuple[PlannedBrick, ...]:
-        """What the view draws from, by priority (its bricks)."""
-        return self.bricks
+        """What goes onto the GPU, by priority: the bricks, then the ``ahead`` ones."""
+        return (*self.bricks, *self.ahead)
 
     @cached_property
     def keys(self) -> frozenset[BrickKey]:
         """The keys the view draws from."""
         return frozenset(b.key for b in self.bricks)
+
+    @cached_property
+    def ahead_keys(self) -> frozenset[BrickKey]:
+        """Keys brought onto the GPU without being drawn."""
+        return frozenset(b.key for b in self.ahead)
+
+    @cached_property
+    def gpu_keys(self) -> frozenset[BrickKey]:
+        """Keys kept on the GPU: the drawn ones and the ``ahead`` ones."""
+        return self.keys | self.ahead_keys
 
     @cached_property
     def prefetch_keys(self) -> frozenset[BrickKey]:
@@ -165,6 +181,38 @@ def plan_volume(
         view=view,
         bricks=tuple(sorted(bricks, key=lambda b: b.priority)),
         prefetch=tuple(sorted(ahead, key=lambda b: b.priority)),
+    )
+
+
+def at_slice(
+    plan: VolumePlan,
+    view: VolumeView,
+    levels: Sequence[Level],
+    mappings: Sequence[LevelMapping],
+) -> VolumePlan | None:
+    """``plan`` moved to the slice point of ``view``, which differs from ``plan.view`` only there.
+
+    Moving the slider of a hidden axis (time) changes no brick's place, level
+    or priority, so the plan is re-keyed instead of made again (``ahead``
+    is left out: it depends on the slice). None where the point leaves a
+    planned level.
+    """
+    planes: dict[int, tuple[tuple[int, int], ...]] = {}
+    for b in (*plan.bricks, *plan.prefetch):
+        lv = b.key.level
+        if lv not in planes:
+            plane = hidden_plane(levels[lv], mappings[lv], view)
+            if plane is None:
+                return None
+            planes[lv] = plane
+
+    def moved(b: PlannedBrick) -> PlannedBrick:
+        return replace(b, key=replace(b.key, plane=planes[b.key.level]))
+
+    return VolumePlan(
+        view=view,
+        bricks=tuple(moved(b) for b in plan.bricks),
+        prefetch=tuple(moved(b) for b in plan.prefetch),
     )
 
 

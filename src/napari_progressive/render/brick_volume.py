@@ -168,7 +168,7 @@ class BrickVolumeVisual(Visual):
         self._plan = plan
         keys = plan.keys
         self._failed = frozenset(k for k in failed if k in keys)
-        self._atlas.set_needed(keys)
+        self._atlas.set_needed(plan.gpu_keys)
         px = plan.view.data_per_screen_px
         self._set_origin(snapped_origin(np.asarray(plan.view.centre), px))
         finest = min((b.key.level for b in plan.bricks), default=0)
@@ -192,7 +192,7 @@ class BrickVolumeVisual(Visual):
         ``values`` is the brick's value range, computed by the worker that
         made it (``core.page_table.value_range``); None: unknown, never skipped.
         """
-        if self._plan is not None and key in self._plan.keys:
+        if self._plan is not None and key in self._plan.gpu_keys:
             self._atlas.stage(key, brick)
             self._ranges[key] = UNKNOWN_RANGE if values is None else values
 
@@ -390,7 +390,7 @@ class BrickVolumeVisual(Visual):
             # every page in use costs every sample on a software rasteriser
             self._atlas.reuse_first = software_gl()
             self._atlas.upload_bytes_per_frame = self._upload_cap()
-            if self._atlas.upload(b.key for b in plan.bricks):
+            if self._atlas.upload(b.key for b in plan.pieces):
                 self._table_dirty = True
             if self._atlas.pending:
                 self.update()
@@ -457,7 +457,8 @@ class BrickVolumeVisual(Visual):
             key: divmod(pool.slot(key), pool.slots_per_page)  # type: ignore[misc]
             for key in pool.keys()  # noqa: SIM118 - a pool is not a mapping
         }
-        self._ranges = {k: r for k, r in self._ranges.items() if k in slots or k in self._plan.keys}
+        kept = self._plan.gpu_keys
+        self._ranges = {k: r for k, r in self._ranges.items() if k in slots or k in kept}
         table = bake_page_table(
             self._plan,
             self._mappings,

@@ -196,15 +196,21 @@ def test_in_3d_a_chosen_roi_clips_the_layers_to_its_box_and_whole_image_undoes_i
     own = {"position": (0.0, 0.0, 10.0), "normal": (0.0, 0.0, 1.0), "enabled": True}
     image.experimental_clipping_planes = [own]  # the user's own plane
     navigator.activated.emit(2)  # FOV_1: z 8-32, y 30-80, x 20-80
-    lo, hi = np.array([8.0, 30.0, 20.0]), np.array([32.0, 80.0, 80.0])
+    # the ROI's pixels are 8..31, 30..79 and 20..79: its edges lie half a pixel outside
+    lo, hi = np.array([7.5, 29.5, 19.5]), np.array([31.5, 79.5, 79.5])
+    (rois,) = [lyr for lyr in layers if isinstance(lyr, Shapes)]
+    drawn = np.asarray(rois.data[0])
+    np.testing.assert_allclose([drawn.min(axis=0), drawn.max(axis=0)], [lo[1:], hi[1:]])
     np.testing.assert_allclose(viewer.scene.camera.center, (lo + hi) / 2)
     planes = image.experimental_clipping_planes
     assert len(planes) == 6 and all(p.enabled for p in planes)
+    positions = sorted(tuple(p.position) for p in planes)
+    assert {tuple(lo), tuple(hi)} == {tuple(p) for p in positions}
     img = shot(viewer)
     plan = image.loader.volume_plan
     assert plan is not None and plan.bricks
-    for brick in plan.bricks:  # nothing outside the box is planned
-        assert np.all(np.asarray(brick.lo) < hi) and np.all(np.asarray(brick.hi) > lo)
+    for brick in plan.bricks:  # nothing outside the box is planned (touching it may be)
+        assert np.all(np.asarray(brick.lo) <= hi) and np.all(np.asarray(brick.hi) >= lo)
     assert img[..., :3].max() > 0
     navigator.activated.emit(1)  # whole image: the user's plane again, the whole volume in view
     (back,) = image.experimental_clipping_planes

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from napari_progressive.bench import dask_pyramid
 from napari_progressive.datasets import mandelbrot
 from napari_progressive.datasets import mandelbulb as mandelbulb_source
 from napari_progressive.sources.arrays import ArrayPyramidSource
@@ -79,6 +80,20 @@ def _zoom_path(source: MultiscaleSource, quick: bool) -> list[Step]:
     fit = 800 / src.size
     steps = 3 if quick else 10
     return [Step((row, col), fit * 4 ** (i + 1)) for i in range(steps)]
+
+
+def _dask_size(quick: bool) -> tuple[int, int]:
+    """Side and levels of the dask pyramid."""
+    return (4096, 5) if quick else (8192, 6)
+
+
+def _dask_zoom_path(source: MultiscaleSource, quick: bool) -> list[Step]:
+    """Zoom 2x per step from the whole image toward a point of the set's edge."""
+    side = source.levels[0].shape[0]
+    point = complex(-0.743643887, 0.131825904) - dask_pyramid.ORIGIN
+    row, col = (point.imag / dask_pyramid.EXTENT * side, point.real / dask_pyramid.EXTENT * side)
+    fit = 480 / side
+    return [Step((row, col), fit * 2 ** (i + 1)) for i in range(3 if quick else 6)]
 
 
 def _zarr_pyramid(quick: bool) -> list[MultiscaleSource]:
@@ -231,6 +246,21 @@ SCENARIOS: dict[str, Scenario] = {
             lambda quick: [mandelbrot()],
             _zoom_path,
             {"colormap": "twilight_shifted", "contrast_limits": (0, 255)},
+        ),
+        Scenario(
+            "dask-computed",
+            "zoom 2x per step into a lazily computed dask pyramid (da.map_blocks over a numpy "
+            "Mandelbrot kernel, tens of ms per 256^2 chunk, holding the GIL between numpy steps)",
+            lambda quick: [dask_pyramid.computed(*_dask_size(quick))],
+            _dask_zoom_path,
+            {"colormap": "twilight_shifted", "contrast_limits": (0, dask_pyramid.ITERATIONS)},
+        ),
+        Scenario(
+            "dask-stored",
+            "the dask-computed path over the same pyramid computed ahead into a local zarr store",
+            lambda quick: [dask_pyramid.stored_copy(*_dask_size(quick))],
+            _dask_zoom_path,
+            {"colormap": "twilight_shifted", "contrast_limits": (0, dask_pyramid.ITERATIONS)},
         ),
         Scenario(
             "zarr-latency",

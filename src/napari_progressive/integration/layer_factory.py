@@ -75,14 +75,18 @@ def rois_layer(tables: dict[str, tuple[Roi, ...]], scale: tuple[float, ...]) -> 
 
     It has no z: napari shows it on every plane. Each ROI's z range (world
     units; infinite when its table has none) is kept in the features
-    ``z_start`` and ``z_stop``, for the 3D ROI navigation.
+    ``z_start`` and ``z_stop``, for the 3D ROI navigation. An ROI's edges are
+    pixel edges: napari's world coordinates count from pixel centres, so
+    every edge is drawn (and kept) half a pixel (``scale``) before its value.
     """
     boxes = [roi for rois in tables.values() for roi in rois]
     if not boxes:
         return None
+    half_z, half_y, half_x = (0.5 * s for s in (1.0, 1.0, *scale)[-3:])
     rects = []
     for roi in boxes:
         (_, y0, x0), (_, h, w) = roi.start, roi.size
+        y0, x0 = y0 - half_y, x0 - half_x
         rects.append(np.array([[y0, x0], [y0, x0 + w], [y0 + h, x0 + w], [y0 + h, x0]]))
     return Shapes(
         rects,
@@ -94,8 +98,8 @@ def rois_layer(tables: dict[str, tuple[Roi, ...]], scale: tuple[float, ...]) -> 
         features={
             "table": [r.table for r in boxes],
             "roi": [r.name for r in boxes],
-            "z_start": [r.start[0] if r.has_z else -np.inf for r in boxes],
-            "z_stop": [r.start[0] + r.size[0] if r.has_z else np.inf for r in boxes],
+            "z_start": [r.start[0] - half_z if r.has_z else -np.inf for r in boxes],
+            "z_stop": [r.start[0] + r.size[0] - half_z if r.has_z else np.inf for r in boxes],
         },
         text={"string": "{roi}", "color": "yellow"},
     )

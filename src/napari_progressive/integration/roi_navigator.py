@@ -97,8 +97,9 @@ def shows_depth(viewer: napari.Viewer) -> bool:
 def roi_clipping_planes(layer: Layer, viewer: napari.Viewer, box: RoiBox) -> list[dict[str, Any]]:
     """The clipping planes that keep the pixels of ``box`` in ``layer`` (its data coordinates).
 
-    An ROI's edges are pixel edges, half a pixel from the centres napari's
-    data coordinates count; a box without a z range is not clipped along z.
+    The box's edges are where its rectangle is drawn (an ROI table's, half a
+    pixel before the centres napari counts: ``rois_layer``); a box without a
+    z range is not clipped along z.
     """
     has_z = bool(np.isfinite(box.z).all())
     lo = np.asarray((box.z[0] if has_z else 0.0, *box.lo), dtype=float)
@@ -108,7 +109,7 @@ def roi_clipping_planes(layer: Layer, viewer: napari.Viewer, box: RoiBox) -> lis
     for side in (lo, hi):
         world = point.copy()
         world[-3:] = side
-        corners.append(np.asarray(layer.world_to_data(world), dtype=float)[-3:] - 0.5)
+        corners.append(np.asarray(layer.world_to_data(world), dtype=float)[-3:])
     data_lo, data_hi = np.minimum(*corners), np.maximum(*corners)
     planes = []
     for axis in range(0 if has_z else 1, 3):

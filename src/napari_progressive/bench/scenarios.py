@@ -96,6 +96,19 @@ def _dask_zoom_path(source: MultiscaleSource, quick: bool) -> list[Step]:
     return [Step((row, col), fit * 2 ** (i + 1)) for i in range(3 if quick else 6)]
 
 
+def _dask_scenario(
+    name: str, description: str, make: Callable[[int, int], MultiscaleSource]
+) -> Scenario:
+    """The dask pyramid's zoom path over the source ``make(side, levels)`` builds."""
+    return Scenario(
+        name,
+        description,
+        lambda quick: [make(*_dask_size(quick))],
+        _dask_zoom_path,
+        {"colormap": "twilight_shifted", "contrast_limits": (0, dask_pyramid.ITERATIONS)},
+    )
+
+
 def _zarr_pyramid(quick: bool) -> list[MultiscaleSource]:
     return [_pyramid(2048 if quick else 8192, seed=0)]
 
@@ -247,20 +260,16 @@ SCENARIOS: dict[str, Scenario] = {
             _zoom_path,
             {"colormap": "twilight_shifted", "contrast_limits": (0, 255)},
         ),
-        Scenario(
+        _dask_scenario(
             "dask-computed",
             "zoom 2x per step into a lazily computed dask pyramid (da.map_blocks over a numpy "
             "Mandelbrot kernel, tens of ms per 256^2 chunk, holding the GIL between numpy steps)",
-            lambda quick: [dask_pyramid.computed(*_dask_size(quick))],
-            _dask_zoom_path,
-            {"colormap": "twilight_shifted", "contrast_limits": (0, dask_pyramid.ITERATIONS)},
+            dask_pyramid.computed,
         ),
-        Scenario(
+        _dask_scenario(
             "dask-stored",
             "the dask-computed path over the same pyramid computed ahead into a local zarr store",
-            lambda quick: [dask_pyramid.stored_copy(*_dask_size(quick))],
-            _dask_zoom_path,
-            {"colormap": "twilight_shifted", "contrast_limits": (0, dask_pyramid.ITERATIONS)},
+            dask_pyramid.stored_copy,
         ),
         Scenario(
             "zarr-latency",

@@ -111,3 +111,16 @@ def test_a_pool_keeps_to_its_own_page_cap_and_clear_gives_all_back():
 def test_a_pool_needs_slots():
     with pytest.raises(ValueError, match="slots"):
         TexturePool(0, PAGE, GpuBudget(PAGE), 1)
+
+
+def test_pools_that_views_draw_from_share_the_budget_equally():
+    budget = GpuBudget(12 * PAGE)
+    a, b, c = (_pool(budget, max_pages=12) for _ in range(3))
+    assert budget.share_bytes(a) == 12 * PAGE  # alone: the whole budget
+    b.set_needed(["x"])
+    assert budget.share_bytes(a) == 6 * PAGE and budget.share_bytes(b) == 12 * PAGE
+    c.set_needed(["y"])
+    a.set_needed(["z"])
+    assert {budget.share_bytes(p) for p in (a, b, c)} == {4 * PAGE}
+    b.set_needed([])  # its view went away: the others share its part
+    assert budget.share_bytes(a) == budget.share_bytes(c) == 6 * PAGE

@@ -118,3 +118,29 @@ def test_a_layer_in_need_takes_texture_pages_from_hidden_layers(viewer, shot, gp
     assert s.gpu_bytes > before
     assert gpu_budget.used_bytes <= used
     assert sum(npg.stats(lyr).gpu_bytes for lyr in others) < used - before
+
+
+def test_volume_layers_plan_within_equal_shares_of_the_gpu_budget_and_complete(
+    viewer, shot, fresh_shared
+):
+    npg.set_gpu_budget(24 * 2**20)  # the three whole plans (about 23 MiB each) do not fit
+    rng = np.random.default_rng(4)
+    volume = rng.integers(1, 255, (256, 256, 256), dtype=np.uint8)
+    levels = [volume, volume[::2, ::2, ::2].copy(), volume[::4, ::4, ::4].copy()]
+    layers = [
+        npg.add_progressive_image(viewer, levels, blending="additive", colormap=c)
+        for c in ("red", "green", "blue")
+    ]
+    viewer.dims.ndisplay = 3
+    viewer.scene.camera.zoom *= 2
+    shot(viewer)
+    budget = fresh_shared.shared_gpu_budget()
+    assert budget.used_bytes <= budget.budget_bytes
+    held = []
+    for layer in layers:
+        bricks = layer.loader.brick_stats()
+        planned = sum(level.planned for level in bricks.levels)
+        # each planned what its share holds, so the whole plan is on the GPU
+        assert planned > 0 and sum(level.resident for level in bricks.levels) == planned
+        held.append(npg.stats(layer).gpu_bytes)
+    assert len(set(held)) == 1, f"unequal shares: {held}"

@@ -48,6 +48,11 @@ class GpuBudget:
         """Texture bytes granted now, over all pools."""
         return sum(p.nbytes for p in list(self._pools))
 
+    def share_bytes(self, pool: TexturePool) -> int:
+        """Bytes ``pool`` may plan for: an equal share among the pools views draw from now."""
+        others = sum(1 for p in list(self._pools) if p is not pool and p.in_use)
+        return self._budget // (others + 1)
+
     def join(self, pool: TexturePool) -> None:
         """Account ``pool``'s pages from now on (dropped when the pool dies)."""
         self._pools.add(pool)
@@ -124,6 +129,11 @@ class TexturePool:
     def pages(self) -> list[int]:
         """Page numbers held now (0 <= page < ``max_pages``)."""
         return sorted(self._pages)
+
+    @property
+    def in_use(self) -> bool:
+        """Whether a view needs any of this pool's keys now."""
+        return bool(self._needed)
 
     @property
     def has_free_slot(self) -> bool:

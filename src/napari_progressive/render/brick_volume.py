@@ -363,9 +363,14 @@ class BrickVolumeVisual(Visual):
 
     @property
     def capacity(self) -> int:
-        """Bricks this visual could hold if the budget gave it every page it may have."""
+        """Bricks this visual may plan: the whole pages of its share of the budget.
+
+        Layers drawing at once share the budget equally (``GpuBudget.share_bytes``),
+        so that each plans what it can hold and completes, rather than all
+        planning the whole budget and each holding a part of its plan.
+        """
         pool = self._atlas.pool
-        pages = min(pool.max_pages, max(1, self._budget.budget_bytes // pool.page_bytes))
+        pages = min(pool.max_pages, max(1, self._budget.share_bytes(pool) // pool.page_bytes))
         return pages * pool.slots_per_page
 
     # -- vispy hooks --------------------------------------------------------------

@@ -17,6 +17,7 @@ from napari_progressive.core.bricks import BORDER, brick_voxels
 from napari_progressive.core.cache import HostCache
 from napari_progressive.core.executor import SynchronousExecutor
 from napari_progressive.core.loader import Loader
+from napari_progressive.core.plane_planner import SlicingPlane
 from napari_progressive.core.planner import PREFETCH
 from napari_progressive.sources.arrays import ArrayPyramidSource
 from tests.core.test_volume_planner import ortho
@@ -107,3 +108,13 @@ def test_a_time_step_moves_the_plan_as_planning_it_again_would(monkeypatch):
     assert a.view == b.view
     assert a.bricks == b.bricks and a.prefetch == b.prefetch and a.ahead == b.ahead
     assert {dict(k.plane)[0] for k in a.keys} == {2}
+
+
+def test_back_from_plane_depiction_a_time_step_plans_the_volume_again():
+    source = ArrayPyramidSource(LEVELS, chunks=(1, 32, 32, 32))
+    loader = _loaded(source, 1)
+    plane = SlicingPlane((32.0, 32.0, 32.0), (1.0, 0.0, 0.0), 1.0)
+    loader.set_brick_view(_view_at(1), slots=4096, plane=plane)
+    loader.set_brick_view(_view_at(2), slots=4096)  # volume again, and another time point
+    fresh = _loaded(source, 2)
+    assert loader.volume_plan.bricks == fresh.volume_plan.bricks

@@ -236,6 +236,7 @@ class Loader:
             self._volume_basis = (request, self.lod_bias)
             plan = with_neighbouring_slices(plan, self.levels, ahead)
         else:
+            self._volume_basis = None  # a slab's plan is not a volume's to re-key
             plan = plan_plane(
                 self.levels, view, slots, plane, self.mappings, request[2], self.lod_bias
             )

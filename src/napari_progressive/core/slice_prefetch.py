@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from napari_progressive.core.geometry import Level
     from napari_progressive.core.volume_planner import PlannedBrick, VolumePlan
 
-#: Levels of a plan, coarsest first, whose bricks are prefetched at the neighbouring slices.
+#: Levels of a plan, coarsest first, whose bricks are kept ahead at the neighbouring slices.
 COARSE_LEVELS = 2
 #: Bricks kept ahead at the neighbouring slices, at most.
 MAX_SLICE_AHEAD = 256

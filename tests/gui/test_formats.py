@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from napari.layers import Shapes
+from qtpy.QtCore import Qt
 
 import napari_progressive as npg
 from napari_progressive.cli import main
@@ -176,6 +177,49 @@ def test_the_widget_moves_the_camera_to_a_chosen_roi(viewer, shot, omezarr):
     images = [lyr for lyr in layers if isinstance(lyr, ProgressiveImage)]
     shot(viewer)
     assert all(img.loader.plan is not None for img in images)  # planned for the ROI's view
+
+
+def test_the_next_roi_in_the_list_is_read_ahead_and_its_view_predicted(
+    viewer, shot, qtbot, tmp_path
+):
+    from napari_progressive.core.planner import EXPECTED, plan_view
+    from napari_progressive.integration.roi_navigator import RoiNavigator, roi_view
+    from napari_progressive.integration.widget import ProgressiveWidget
+
+    path = tmp_path / "fovs.zarr"
+    ds.write_omezarr(path, ds.smooth_image((2, 300, 400)), "0.4", "cyx", (1, 64, 64))
+    ds.write_roi_table(path, "FOV_ROI_table", [(0, 0, 0, 80, 60, 1), (300, 220, 0, 80, 60, 1)])
+    layers = viewer.open(str(path), plugin="napari-progressive")
+    images = [lyr for lyr in layers if isinstance(lyr, ProgressiveImage)]
+    widget = ProgressiveWidget(viewer)
+    (navigator,) = widget.findChildren(RoiNavigator)
+    viewer.scene.camera.zoom *= 0.2  # the whole image, coarse: nothing of level 0 is needed yet
+    shot(viewer)
+    predicted = [roi_view(img, viewer, navigator.boxes[1]) for img in images]
+    navigator.go(0)
+    shot(viewer)
+    for img, view in zip(images, predicted, strict=True):
+        ahead = [t for t in img.loader.plan.prefetch if t.priority[0] == EXPECTED]
+        assert any(t.key.level == 0 for t in ahead)
+        assert {t.key for t in ahead} == {
+            t.key for t in plan_view(img.loader.levels, view).tiles if t.tier == 0
+        } - img.loader.plan.keys - {t.key for t in img.loader.plan.prefetch if t not in ahead}
+    qtbot.waitUntil(lambda: all(img.loader.scheduler.idle for img in images), timeout=30000)
+    fetched = [img.loader.ledger.fetched for img in images]
+
+    qtbot.keyClick(navigator, Qt.Key.Key_Down)  # the next ROI: as predicted, and in memory
+    assert navigator.currentIndex() == 3
+    shot(viewer)
+
+    for img, view, before in zip(images, predicted, fetched, strict=True):
+        shown = img.loader.plan
+        np.testing.assert_allclose([shown.view.lo, shown.view.hi], [view.lo, view.hi], atol=1e-3)
+        assert shown.keys == plan_view(img.loader.levels, view).keys
+        assert shown.target_level == 0
+        assert img.loader.ledger.fetched == before, "the next ROI was read ahead"
+    navigator.go(None)  # the whole image: nothing is expected any more
+    shot(viewer)
+    assert all(t.priority[0] != EXPECTED for img in images for t in img.loader.plan.prefetch)
 
 
 def test_in_3d_a_chosen_roi_clips_the_layers_to_its_box_and_whole_image_undoes_it(

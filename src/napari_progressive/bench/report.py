@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import statistics
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,7 @@ def markdown(results: dict[str, Any]) -> str:
         if floor is not None:
             lines += ["", f"Fetch floor (median per step): {floor:.3f} s."]
         lines += _volume_steps(sc["modes"])
+        lines += _roi_jumps(sc["modes"])
         drags = {m: r["steps"][0] for m, r in sc["modes"].items() if "move_s" in r["steps"][0]}
         if drags:
             cells = "; ".join(
@@ -161,6 +163,23 @@ def _volume_steps(modes: dict[str, Any]) -> list[str]:
                 f"| {st.get('tiles_fetched', '-')} | {memory} |"
             )
     return lines
+
+
+def _roi_jumps(modes: dict[str, Any]) -> list[str]:
+    """ROI scenarios: the first jump (nothing read ahead) against the later ones."""
+    if not all(r.get("roi_steps") for r in modes.values()):
+        return []
+    cells = []
+    for mode, r in modes.items():
+        first, *later = r["steps"]
+        times = [s["full_resolution_s"] for s in later if s["full_resolution_s"] is not None]
+        reads = [s["chunks_read"] for s in later]
+        cells.append(
+            f"{mode}: first {_f(first['full_resolution_s'], 2)} s ({first['chunks_read']} chunks "
+            f"read), later median {_f(statistics.median(times) if times else None, 2)} s "
+            f"({_f(statistics.median(reads) if reads else None)} chunks read)"
+        )
+    return ["", f"ROI jumps to full resolution: {'; '.join(cells)}."]
 
 
 def _level(record: dict[str, Any]) -> str:

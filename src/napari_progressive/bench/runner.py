@@ -118,6 +118,9 @@ class _Run:
     floor: FetchFloor | None
     #: The settled frame before the next move (when frames are read back).
     before: np.ndarray | None = None
+    #: The ROI list that ``roi`` steps choose from, and the seconds spent on each view.
+    navigator: Any = None
+    dwell_s: float = 0.0
 
     @property
     def reads(self) -> int:
@@ -187,6 +190,8 @@ def _walk(
         Heartbeat(),
         sources,
         floor,
+        navigator=_roi_navigator(viewer, scenario, sources[0].inner, quick),
+        dwell_s=scenario.dwell_s,
     )
     first_content = _until(run.app, lambda: _shows_content(run), OPEN_TIMEOUT)
     complete = _settle(run, since=opened, timeout=OPEN_TIMEOUT)
@@ -199,7 +204,7 @@ def _walk(
     }
     path = scenario.path(sources[0].inner, quick)
     if scenario.continuous:  # a drag starts from a settled view at its first position
-        _move(viewer, path[0])
+        _move(run, path[0])
         _settle(run, since=time.perf_counter(), timeout=120)
     if mode == "progressive":  # count the path's fetches, not the first view's or its prefetch
         _until(run.app, lambda: all(layer.loader.scheduler.idle for layer in layers), 60)
@@ -216,6 +221,7 @@ def _walk(
         "layers": len(layers),
         "open": opening,
         "steps": steps,
+        "roi_steps": any(s.roi is not None for s in path),
         **_summary(steps),
         **totals,
     }
@@ -240,7 +246,26 @@ def _renderer(canvas: Any) -> str:
     return str(gl.glGetParameter(gl.GL_RENDERER))
 
 
-def _move(viewer: napari.Viewer, step: Step) -> None:
+def _roi_navigator(
+    viewer: napari.Viewer, scenario: Scenario, source: MultiscaleSource, quick: bool
+) -> Any:
+    """The scenario's ROIs as the ROIs layer, and a navigator listing them (None: no ROIs)."""
+    if scenario.rois is None:
+        return None
+    from napari_progressive.integration.layer_factory import rois_layer
+    from napari_progressive.integration.roi_navigator import RoiNavigator
+
+    rois = rois_layer(scenario.rois(source, quick), (1.0, 1.0))
+    if rois is not None:
+        viewer.add_layer(rois)
+    return RoiNavigator(viewer)
+
+
+def _move(run: _Run, step: Step) -> None:
+    viewer = run.viewer
+    if step.roi is not None:
+        run.navigator.go(step.roi)
+        return
     if step.dims_step is not None:
         viewer.dims.current_step = step.dims_step
     if step.angles is not None:
@@ -260,17 +285,20 @@ def _step(run: _Run, step: Step) -> dict[str, Any]:
         run.frames.watch(run.before)
     run.beat.reset()
     t0 = time.perf_counter()
-    _move(run.viewer, step)
+    _move(run, step)
     first = _until(run.app, lambda: run.frames.count > drawn0, timeout=60)
     full = _settle(run, since=t0, timeout=120)
     out = _record(run, reads0, drawn0, t0, first, t0, full)
     if run.frames.read_back:
         out.update(_first_frames(run, t0))
-    return {
+    out = {
         **out,
         **_progressive_step(run, ledger0, out["full_resolution_s"]),
         **_volume_detail(run),
     }
+    if run.dwell_s:  # the user looks at the view before the next move
+        _until(run.app, lambda: False, run.dwell_s)
+    return out
 
 
 def _first_frames(run: _Run, t0: float) -> dict[str, Any]:
@@ -327,7 +355,7 @@ def _continuous(run: _Run, path: list[Step]) -> dict[str, Any]:
     t0 = time.perf_counter()
     first = None
     for i, step in enumerate(path):
-        _move(run.viewer, step)
+        _move(run, step)
         due = t0 + (i + 1) / CONTINUOUS_HZ
         _until(run.app, lambda due=due: time.perf_counter() >= due, timeout=120)
         if first is None and run.frames.count > drawn0:

@@ -14,6 +14,7 @@ from napari_progressive.datasets import mandelbrot
 from napari_progressive.datasets import mandelbulb as mandelbulb_source
 from napari_progressive.sources.arrays import ArrayPyramidSource
 from napari_progressive.sources.mandelbulb import VIEW_ANGLES
+from napari_progressive.sources.rois import Roi
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -26,7 +27,9 @@ class Step:
     """One camera move: centre and zoom (world units), optional dims step, 3D angles and plane.
 
     ``plane`` is the slicing plane of plane depiction: a point on it and its
-    normal, in level-0 data coordinates (z, y, x).
+    normal, in level-0 data coordinates (z, y, x). With ``roi`` the ROI
+    navigator moves the camera to the scenario's ``roi``-th ROI, as a user
+    choosing it from the list: ``center`` is its centre and ``zoom`` 0 (fitted).
     """
 
     center: tuple[float, ...]
@@ -34,6 +37,7 @@ class Step:
     dims_step: tuple[int, ...] | None = None
     angles: tuple[float, float, float] | None = None
     plane: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
+    roi: int | None = None
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,10 @@ class Scenario:
     no waiting); otherwise each step is a jump measured until full
     resolution. 3D scenarios set ``ndisplay=3`` and the camera's first
     ``angles``. ``read_frames`` reads frames back to measure what the first
-    frame after a move shows and when the picture first changes.
+    frame after a move shows and when the picture first changes. ``rois``
+    gives the ROI tables shown as the ROIs layer (level-0 pixels of the
+    first source) that ``roi`` steps go to; after each step the viewer stays
+    ``dwell_s`` on the view, as a user looking at it.
     """
 
     name: str
@@ -60,6 +67,8 @@ class Scenario:
     canvas: tuple[int, int] | None = None
     angles: tuple[float, float, float] | None = None
     read_frames: bool = False
+    rois: Callable[[MultiscaleSource, bool], dict[str, tuple[Roi, ...]]] | None = None
+    dwell_s: float = 0.0
 
     def canvas_size(self, quick: bool) -> tuple[int, int]:
         """Canvas width and height: the scenario's own, else by run length."""
@@ -179,6 +188,31 @@ def _drag_path(source: MultiscaleSource, quick: bool) -> list[Step]:
     moves = 30 if quick else 90
     start = size * 0.3
     return [Step((size / 2, start + 20.0 * i), 1.0) for i in range(moves)]
+
+
+#: The ROI grid's side (FOVs per row and column) and the FOVs visited, by run length.
+FOV_GRID, FOV_VISITS = 4, {True: 4, False: 8}
+
+
+def _fov_table(source: MultiscaleSource, quick: bool) -> dict[str, tuple[Roi, ...]]:
+    """A fractal-style ``FOV_ROI_table``: the image cut into a grid of equal fields of view."""
+    rows, cols = source.levels[0].shape[-2:]
+    h, w = rows / FOV_GRID, cols / FOV_GRID
+    fovs = tuple(
+        Roi("FOV_ROI_table", f"FOV_{i * FOV_GRID + j + 1}", (0.0, i * h, j * w), (1.0, h, w), False)
+        for i in range(FOV_GRID)
+        for j in range(FOV_GRID)
+    )
+    return {"FOV_ROI_table": fovs}
+
+
+def _fov_path(source: MultiscaleSource, quick: bool) -> list[Step]:
+    """Choose the fields of view one after another from the ROI list (row by row)."""
+    steps = []
+    for i, roi in enumerate(_fov_table(source, quick)["FOV_ROI_table"][: FOV_VISITS[quick]]):
+        centre = (roi.start[1] + roi.size[1] / 2, roi.start[2] + roi.size[2] / 2)
+        steps.append(Step(centre, 0.0, roi=i))
+    return steps
 
 
 def _whole_bulb(bulb: Any) -> tuple[tuple[float, float, float], float]:
@@ -304,6 +338,17 @@ SCENARIOS: dict[str, Scenario] = {
             {"contrast_limits": (0, 4095)},
             latency=0.02,
             continuous=True,
+        ),
+        Scenario(
+            "roi-jump",
+            "choose fields of view one after another from the ROI list over the zarr pyramid "
+            "(a 4x4 FOV_ROI_table, 20 ms per chunk, 1 s on each view)",
+            _zarr_pyramid,
+            _fov_path,
+            {"contrast_limits": (0, 4095)},
+            latency=0.02,
+            rois=_fov_table,
+            dwell_s=1.0,
         ),
         Scenario(
             "volume-orbit",

@@ -38,7 +38,7 @@ from napari_progressive.core.pieces import (
     PieceState,
 )
 from napari_progressive.core.plane_planner import plan_plane
-from napari_progressive.core.planner import PREFETCH, Plan, plan_view
+from napari_progressive.core.planner import EXPECTED, PREFETCH, Plan, plan_view, with_expected
 from napari_progressive.core.scheduler import Job, Scheduler
 from napari_progressive.core.slice_prefetch import slots_ahead, with_neighbouring_slices
 from napari_progressive.core.source import source_identity
@@ -147,6 +147,9 @@ class Loader:
         self._brick_request: _BrickRequest | None = None
         # what the shown volume plan was made from (a request, the lod bias)
         self._volume_basis: tuple[_BrickRequest, float] | None = None
+        # 2D views the user is expected to jump to, and their plans at a slice point
+        self._expected: tuple[SliceView, ...] = ()
+        self._expected_plans: tuple[tuple[float, ...], float, tuple[Plan, ...]] | None = None
         self.pieces: dict[PieceKey, PieceState] = {}
         self._target: DrawTarget | None = None
         self._failures: dict[PieceKey, _Failure] = {}
@@ -208,7 +211,36 @@ class Loader:
             return
         self._hold()
         self._brick_request = None
-        self._apply(plan_view(self.levels, view, self.mappings, self.lod_bias, motion))
+        plan = plan_view(self.levels, view, self.mappings, self.lod_bias, motion)
+        self._apply(with_expected(plan, self._plans_expected_at(view.point)))
+
+    def expect(self, views: Sequence[SliceView]) -> None:
+        """Prefetch what ``views`` show, into host memory: where the user may jump next.
+
+        The next ROI of a list the user steps through, say. They are fetched
+        after the shown view's own prefetch, at the levels those views need,
+        at the shown view's slice point; ``()`` forgets them. Replaces the
+        views expected before.
+        """
+        self._expected, self._expected_plans = tuple(views), None
+        plan = self.plan
+        if plan is not None:  # the shown view's own tiles and prefetch stay as they are
+            own = tuple(t for t in plan.prefetch if t.priority[0] != EXPECTED)
+            expected = self._plans_expected_at(plan.view.point)
+            self._apply(with_expected(replace(plan, prefetch=own), expected))
+
+    def _plans_expected_at(self, point: tuple[float, ...]) -> tuple[Plan, ...]:
+        """The plans of the expected views, moved to the slice ``point`` (kept while it holds)."""
+        if not self._expected:
+            return ()
+        memo = self._expected_plans
+        if memo is None or memo[0] != point or memo[1] != self.lod_bias:
+            plans = tuple(
+                plan_view(self.levels, replace(v, point=point), self.mappings, self.lod_bias)
+                for v in self._expected
+            )
+            memo = self._expected_plans = (point, self.lod_bias, plans)
+        return memo[2]
 
     def set_brick_view(
         self,

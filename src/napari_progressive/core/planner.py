@@ -13,7 +13,7 @@ number of its levels.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 VISIBLE, PREFETCH, FALLBACK = 0, 1, 2
 #: How far ahead of a moving camera to prefetch (seconds of motion, at most one view).
 PREFETCH_HORIZON_S = 0.5
+#: Where the views a user is expected to jump to (the next ROI) sort: within the
+#: prefetch tier, after what the camera's own motion and the sliders ask for.
+EXPECTED = PREFETCH + 0.5
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,25 @@ def plan_view(
     }
     ahead = sorted(prefetch.values(), key=lambda t: t.priority)
     return Plan(view=view, target_level=target, tiles=tuple(tiles), prefetch=tuple(ahead))
+
+
+def with_expected(plan: Plan, expected: Sequence[Plan]) -> Plan:
+    """``plan`` that also prefetches what the ``expected`` views show (where the user may jump).
+
+    Their visible tiles join the prefetch tier after the plan's own prefetch,
+    coarse first, then nearest their view's centre; what the plan already
+    holds is not repeated.
+    """
+    held = plan.keys | plan.prefetch_keys
+    extra: dict[TileKey, PlannedTile] = {}
+    for other in expected:
+        for t in other.tiles:
+            if t.tier == VISIBLE and t.key not in held and t.key not in extra:
+                extra[t.key] = replace(t, priority=(EXPECTED, t.priority[1], t.priority[2]))
+    if not extra:
+        return plan
+    ahead = sorted(extra.values(), key=lambda t: t.priority)
+    return replace(plan, prefetch=(*plan.prefetch, *ahead))
 
 
 def _prefetch(

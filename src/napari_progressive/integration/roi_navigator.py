@@ -8,7 +8,10 @@ it with napari's clipping planes, so that progressive layers fetch nothing
 outside the box and spend the GPU budget on full resolution inside it.
 "Whole image" gives the layers back the clipping planes they had and fits
 the view to all layers (keeping the camera's angles). The layers plan (and
-fetch) the level the new view needs, as for any camera move.
+fetch) the level the new view needs, as for any camera move. In 2D the ROIs
+next to the chosen one in the list are prefetched at the level their views
+need (``Loader.expect``), so stepping through the list finds each next ROI
+in host memory.
 """
 
 from __future__ import annotations
@@ -20,14 +23,20 @@ import numpy as np
 from napari.layers import Image, Labels, Shapes
 from qtpy.QtWidgets import QComboBox
 
+from napari_progressive.integration.progressive_base import ProgressiveLayerBase
+
 if TYPE_CHECKING:
     import napari
     from napari.layers import Layer
+
+    from napari_progressive.core.view import SliceView
 
 #: Share of the canvas a chosen ROI fills along its tighter side.
 FIT_MARGIN = 0.95
 #: The navigator's first entries: a prompt and the way back to the whole image.
 PROMPT, WHOLE_IMAGE = "Go to ROI ...", "Whole image"
+#: ROIs either side of the chosen one in the list whose views are prefetched (2D).
+NEIGHBOURS = 1
 
 
 @dataclass(frozen=True)
@@ -71,17 +80,57 @@ def fit_to_roi(viewer: napari.Viewer, box: RoiBox) -> None:
     layers' whole depth) by its rectangle; ``RoiNavigator`` also clips the
     layers to it (``roi_clipping_planes``).
     """
+    centre, zoom = roi_camera(viewer, box)
+    viewer.scene.camera.center = centre
+    viewer.scene.camera.zoom = zoom
+
+
+def roi_camera(viewer: napari.Viewer, box: RoiBox) -> tuple[tuple[float, ...], float]:
+    """The camera centre (world) and zoom at which ``box`` fills the canvas."""
     lo, hi = _world_box(viewer, box, three_d=shows_depth(viewer))
     n = len(lo)
     centre = list(viewer.scene.camera.center)
     centre[-n:] = (lo + hi) / 2
-    viewer.scene.camera.center = tuple(float(c) for c in centre)
     height, width = viewer.canvas.size  # napari: (height, width)
     extent = np.maximum(hi - lo, 1e-12)
     if n == 3:  # the box may be seen from any side: its longest edge fits
-        viewer.scene.camera.zoom = FIT_MARGIN * min(height, width) / extent.max()
+        zoom = FIT_MARGIN * min(height, width) / extent.max()
     else:
-        viewer.scene.camera.zoom = FIT_MARGIN * min(height / extent[0], width / extent[1])
+        zoom = FIT_MARGIN * min(height / extent[0], width / extent[1])
+    return tuple(float(c) for c in centre), float(zoom)
+
+
+def roi_view(
+    layer: ProgressiveLayerBase, viewer: napari.Viewer, box: RoiBox, pixel_ratio: float = 1.0
+) -> SliceView | None:
+    """The 2D view ``layer`` will have once the camera fits ``box`` (None: not a 2D view).
+
+    What the canvas will show, as the layer freezes it before a frame: the
+    canvas's rectangle about the ROI in the layer's level-0 data
+    coordinates and their size per physical pixel (``pixel_ratio`` physical
+    pixels to a canvas pixel), at the current slice.
+    """
+    if viewer.dims.ndisplay != 2:
+        return None
+    centre, zoom = roi_camera(viewer, box)
+    height, width = viewer.canvas.size
+    world = np.asarray(viewer.dims.point, dtype=float)
+    world[-2:] = centre[-2:]
+    half = np.array([height, width], dtype=float) / (2 * zoom)
+    displayed = list(layer._slice_input.displayed)
+
+    def to_data(offset: tuple[float, float]) -> np.ndarray:
+        at = world.copy()
+        at[-2:] += offset
+        return np.asarray(layer.world_to_data(at), dtype=float)[displayed]
+
+    corners = np.array([to_data((sr * half[0], sc * half[1])) for sr in (-1, 1) for sc in (-1, 1)])
+    middle = to_data((0.0, 0.0))
+    px = 1 / zoom  # world units per canvas pixel, along each canvas axis
+    per_px = max(float(np.linalg.norm(to_data(step) - middle)) for step in ((px, 0), (0, px)))
+    return layer.view_state(
+        corners.min(axis=0), corners.max(axis=0), per_px / pixel_ratio, (height, width)
+    )
 
 
 def shows_depth(viewer: napari.Viewer) -> bool:
@@ -167,9 +216,15 @@ class RoiNavigator(QComboBox):
         self.blockSignals(False)
         self.setVisible(bool(self.boxes))
 
+    def go(self, roi: int | None) -> None:
+        """Move to the ``roi``-th ROI of ``boxes`` (None: the whole image)."""
+        self.setCurrentIndex(1 if roi is None else 2 + roi)
+        self._go(self.currentIndex())
+
     def _go(self, index: int) -> None:
         if index == 1:
             self._unclip()
+            self._expect([])
             self.viewer.reset_view(reset_camera_angle=False)
         elif 2 <= index < 2 + len(self.boxes):
             box = self.boxes[index - 2]
@@ -178,6 +233,21 @@ class RoiNavigator(QComboBox):
             else:  # a 2D view: no box to clip to, and none left from an earlier 3D ROI
                 self._unclip()
             fit_to_roi(self.viewer, box)
+            roi = index - 2
+            near = range(max(0, roi - NEIGHBOURS), min(len(self.boxes), roi + NEIGHBOURS + 1))
+            self._expect([self.boxes[i] for i in near if i != roi])
+
+    def _expect(self, boxes: list[RoiBox]) -> None:
+        """Have the progressive layers prefetch the views of ``boxes`` (2D): the ROIs next in line.
+
+        A user stepping through the list (the arrow keys step the list) then
+        finds the next ROI in host memory.
+        """
+        ratio = float(self.devicePixelRatioF())
+        for layer in self.viewer.layers:
+            if isinstance(layer, ProgressiveLayerBase):
+                views = [roi_view(layer, self.viewer, b, ratio) for b in boxes]
+                layer.loader.expect([v for v in views if v is not None])
 
     def _clip(self, box: RoiBox) -> None:
         for layer in self.viewer.layers:

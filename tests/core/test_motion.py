@@ -36,6 +36,19 @@ def test_changing_the_displayed_axes_resets_the_motion():
     assert not any(m.update(view(0, 100, displayed=(1, 2)), 0.2).velocity)
 
 
+def stack_view(z):
+    return SliceView((1, 2), (0, 0), (100, 100), 1.0, (z, 0.0, 0.0), (100, 100))
+
+
+def test_the_sliders_last_step_is_kept_across_pauses():
+    m = MotionTracker()
+    assert m.update(stack_view(10.0), 0.0).slice_step == ()
+    assert m.update(stack_view(13.0), 1.0).slice_step == (3.0, 0.0, 0.0)
+    assert m.update(stack_view(13.0), 5.0).slice_step == (3.0, 0.0, 0.0)  # a pause
+    assert m.update(stack_view(11.0), 5.1).slice_step == (-2.0, 0.0, 0.0)  # turned back
+    assert m.update(view(0, 0), 5.2).slice_step == ()  # other displayed axes: forgotten
+
+
 def volume_view(centre, data_per_px=1.0):
     eye = tuple(tuple(float(i == j) for j in range(4)) for i in range(4))
     return VolumeView((0, 1, 2), (0.0, 0.0, 0.0), eye, eye, (100, 100), centre, data_per_px)

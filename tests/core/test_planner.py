@@ -214,6 +214,31 @@ def test_prefetch_takes_the_neighbouring_planes_of_a_stack():
     assert all(lv in (0, 2) for lv, _ in planes)
 
 
+def test_prefetch_follows_the_sliders_last_step():
+    levels = block_pyramid((256, 1024, 1024), (64, 256, 256), np.uint16, 3)
+    v = view((512.0, 512.0), 1.0, canvas=(256, 256), point=(130.0, 0.0, 0.0), displayed=(1, 2))
+
+    def fine_planes(step):
+        plan = plan_view(levels, v, motion=Motion(slice_step=(step, 0.0, 0.0)))
+        return {dict(t.key.plane)[0] for t in plan.prefetch if t.key.level == 0}
+
+    assert fine_planes(3.0) == {133}  # three planes a step: the next one, not 129 and 131
+    assert fine_planes(-5.0) == {125}
+    assert fine_planes(0.0) == {129, 131}  # no step seen: one plane either way
+    coarse = plan_view(levels, v, motion=Motion(slice_step=(3.0, 0.0, 0.0))).prefetch
+    z2 = math.floor(130.5 / 4)
+    assert {(2, z2 - 1), (2, z2 + 1)} <= {(t.key.level, dict(t.key.plane)[0]) for t in coarse}
+
+
+def test_a_slider_step_below_a_levels_pixel_prefetches_the_next_pixel_of_that_level():
+    levels = block_pyramid((256, 1024, 1024), (64, 256, 256), np.uint16, 3)
+    v = view((512.0, 512.0), 2.0, canvas=(256, 256), point=(130.0, 0.0, 0.0), displayed=(1, 2))
+    plan = plan_view(levels, v, motion=Motion(slice_step=(1.0, 0.0, 0.0)))
+    assert plan.target_level == 1
+    z1 = math.floor(130.5 / 2)
+    assert {dict(t.key.plane)[0] for t in plan.prefetch if t.key.level == 1} == {z1 + 1}
+
+
 def test_a_short_slider_range_is_prefetched_whole_at_the_coarsest_level():
     levels = block_pyramid((40, 1024, 1024), (1, 256, 256), np.uint16, 3, factor=(1, 2, 2))
     v = view((512.0, 512.0), 4.0, canvas=(256, 256), point=(20.0, 0.0, 0.0), displayed=(1, 2))

@@ -148,22 +148,43 @@ def _pyramid(size: int, seed: int) -> MultiscaleSource:
 
 def _zarr_volume(quick: bool) -> list[MultiscaleSource]:
     """A (z, y, x) uint16 zarr volume with 3 levels downsampled on every axis."""
+    depth, side = (16, 1024) if quick else (32, 2048)
+    volume = np.random.default_rng(1).integers(0, 4096, (depth, side, side), dtype=np.uint16)
+    return [_stored_levels("zarr-volume", volume, (8, 256, 256), (2, 2, 2))]
+
+
+def _zarr_stack(quick: bool) -> list[MultiscaleSource]:
+    """A (z, y, x) uint16 zarr z-stack, one plane per chunk, 3 levels downsampled in y and x."""
+    depth, side = (32, 1024) if quick else (64, 2048)
+    stack = np.random.default_rng(2).integers(0, 4096, (depth, side, side), dtype=np.uint16)
+    return [_stored_levels("zarr-stack", stack, (1, 256, 256), (1, 2, 2))]
+
+
+def _stored_levels(
+    name: str, level: np.ndarray, chunks: tuple[int, int, int], factor: tuple[int, int, int]
+) -> MultiscaleSource:
+    """``level`` and two coarser levels (means over ``factor`` blocks) in a local zarr group."""
     import zarr
 
-    depth, side = (16, 1024) if quick else (32, 2048)
-    root = Path(tempfile.mkdtemp(prefix="np-bench-")) / "volume.zarr"
-    group = zarr.open_group(root, mode="w")
-    rng = np.random.default_rng(1)
-    level = rng.integers(0, 4096, (depth, side, side), dtype=np.uint16)
+    group = zarr.open_group(Path(tempfile.mkdtemp(prefix="np-bench-")) / f"{name}.zarr", mode="w")
     arrays = []
     for i in range(3):
-        arr = group.create_array(str(i), shape=level.shape, chunks=(8, 256, 256), dtype=np.uint16)
+        arr = group.create_array(str(i), shape=level.shape, chunks=chunks, dtype=level.dtype)
         arr[...] = level
         arrays.append(arr)
-        d, h, w = level.shape
-        level = level.reshape(d // 2, 2, h // 2, 2, w // 2, 2).mean(axis=(1, 3, 5))
-        level = level.astype(np.uint16)
-    return [ArrayPyramidSource(arrays, name="zarr-volume")]
+        blocks = [(n // f, f) for n, f in zip(level.shape, factor, strict=True)]
+        shape = [v for pair in blocks for v in pair]
+        level = level.reshape(shape).mean(axis=(1, 3, 5)).astype(level.dtype)
+    return ArrayPyramidSource(arrays, name=name)
+
+
+def _stack_path(source: MultiscaleSource, quick: bool) -> list[Step]:
+    """Step the z slider three planes at a time from plane 5, at half resolution."""
+    side = source.levels[0].shape[1]
+    return [
+        Step((side / 2, side / 2), 0.5, dims_step=(5 + 3 * i, 0, 0))
+        for i in range(4 if quick else 10)
+    ]
 
 
 def _z_scroll_path(source: MultiscaleSource, quick: bool) -> list[Step]:
@@ -318,6 +339,15 @@ SCENARIOS: dict[str, Scenario] = {
             "2D view of a 3D zarr volume (8x256x256 chunks) while scrolling z, 20 ms per chunk",
             _zarr_volume,
             _z_scroll_path,
+            {"contrast_limits": (0, 4095)},
+            latency=0.02,
+        ),
+        Scenario(
+            "zarr-z-stack",
+            "2D view of a zarr z-stack with one plane per chunk (1x256x256) while stepping z "
+            "three planes at a time, 20 ms per chunk",
+            _zarr_stack,
+            _stack_path,
             {"contrast_limits": (0, 4095)},
             latency=0.02,
         ),

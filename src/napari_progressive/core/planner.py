@@ -203,15 +203,38 @@ def _prefetch(
         )
     hidden = [a for a in range(levels[0].ndim) if a not in view.displayed]
     last = len(levels) - 1
-    for lv, axes in ((last, hidden), (target, hidden[:1])):
-        step = maps[lv].factor
-        for axis in axes:
-            for sign in (-1.0, 1.0):
-                point = np.asarray(view.point, dtype=float).copy()
-                point[axis] += sign * step[axis]
-                out += _level_tiles(lv, levels[lv], maps[lv], view, point=point, tier=PREFETCH)
+    for lv, axis, offset in _slider_steps(maps, view, target, hidden, motion.slice_step):
+        point = np.asarray(view.point, dtype=float).copy()
+        point[axis] += offset
+        out += _level_tiles(lv, levels[lv], maps[lv], view, point=point, tier=PREFETCH)
     for axis in hidden:
         out += _whole_slider_range(levels[last], last, maps[last], view, axis)
+    return out
+
+
+def _slider_steps(
+    maps: Sequence[LevelMapping],
+    view: SliceView,
+    target: int,
+    hidden: Sequence[int],
+    slice_step: Sequence[float],
+) -> list[tuple[int, int, float]]:
+    """Where the next slider steps go: (level, axis, offset of the slice point), likeliest first.
+
+    The coarsest level, one of its pixels either way along every hidden axis.
+    The target level along each hidden axis that the slider last moved: the
+    same step again (at least one pixel of the level); along the first hidden
+    axis when none has moved yet, one pixel either way.
+    """
+    last = len(maps) - 1
+    out = [(last, a, sign * float(maps[last].factor[a])) for a in hidden for sign in (-1.0, 1.0)]
+    moved = [a for a in hidden if a < len(slice_step) and slice_step[a]]
+    if not moved:
+        factor = float(maps[target].factor[hidden[0]]) if hidden else 0.0
+        return out + [(target, a, sign * factor) for a in hidden[:1] for sign in (-1.0, 1.0)]
+    for a in moved:
+        step = slice_step[a]
+        out.append((target, a, math.copysign(max(abs(step), float(maps[target].factor[a])), step)))
     return out
 
 

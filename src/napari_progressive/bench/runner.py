@@ -476,7 +476,7 @@ def _volume_detail(run: _Run) -> dict[str, Any]:
     if run.viewer.dims.ndisplay != 3:
         return {}
     layer, levels = run.layers[0], run.sources[0].inner.levels
-    data_per_px = 1.0 / run.viewer.camera.zoom  # the layers' scale is 1
+    data_per_px = 1.0 / run.viewer.scene.camera.zoom  # the layers' scale is 1
     if run.mode == "progressive":
         plan = layer.loader.volume_plan
         if plan is None or not plan.bricks:

@@ -203,7 +203,7 @@ def _prefetch(
         )
     hidden = [a for a in range(levels[0].ndim) if a not in view.displayed]
     last = len(levels) - 1
-    for lv, axis, offset in _slider_steps(maps, view, target, hidden, motion.slice_step):
+    for lv, axis, offset in _slider_steps(maps, target, hidden, motion.slice_step):
         point = np.asarray(view.point, dtype=float).copy()
         point[axis] += offset
         out += _level_tiles(lv, levels[lv], maps[lv], view, point=point, tier=PREFETCH)
@@ -214,7 +214,6 @@ def _prefetch(
 
 def _slider_steps(
     maps: Sequence[LevelMapping],
-    view: SliceView,
     target: int,
     hidden: Sequence[int],
     slice_step: Sequence[float],

@@ -297,7 +297,7 @@ def axial_plane(size: int) -> dict[str, Any]:
     return {"position": (size / 2,) * 3, "normal": (1.0, 0.0, 0.0), "thickness": 1.0}
 
 
-#: Storage latency of the 3D plane and time scenarios (seconds per chunk).
+#: Storage latency of the scenarios over slow (remote) storage: seconds per chunk.
 SLOW_STORAGE = 0.02
 
 #: Channel colours of the multi-layer scenario.
@@ -332,7 +332,7 @@ SCENARIOS: dict[str, Scenario] = {
             _zarr_pyramid,
             _pan_path,
             {"contrast_limits": (0, 4095)},
-            latency=0.02,
+            latency=SLOW_STORAGE,
         ),
         Scenario(
             "zarr-z-scroll",
@@ -340,7 +340,7 @@ SCENARIOS: dict[str, Scenario] = {
             _zarr_volume,
             _z_scroll_path,
             {"contrast_limits": (0, 4095)},
-            latency=0.02,
+            latency=SLOW_STORAGE,
         ),
         Scenario(
             "zarr-z-stack",
@@ -349,7 +349,7 @@ SCENARIOS: dict[str, Scenario] = {
             _zarr_stack,
             _stack_path,
             {"contrast_limits": (0, 4095)},
-            latency=0.02,
+            latency=SLOW_STORAGE,
         ),
         Scenario(
             "multi-layer",
@@ -357,7 +357,7 @@ SCENARIOS: dict[str, Scenario] = {
             _zarr_channels,
             _pan_path,
             {"contrast_limits": (0, 4095)},
-            latency=0.02,
+            latency=SLOW_STORAGE,
             layer_styles=CHANNELS,
         ),
         Scenario(
@@ -366,7 +366,7 @@ SCENARIOS: dict[str, Scenario] = {
             _zarr_pyramid,
             _drag_path,
             {"contrast_limits": (0, 4095)},
-            latency=0.02,
+            latency=SLOW_STORAGE,
             continuous=True,
         ),
         Scenario(
@@ -376,7 +376,7 @@ SCENARIOS: dict[str, Scenario] = {
             _zarr_pyramid,
             _fov_path,
             {"contrast_limits": (0, 4095)},
-            latency=0.02,
+            latency=SLOW_STORAGE,
             rois=_fov_table,
             dwell_s=1.0,
         ),

@@ -114,3 +114,16 @@ def test_plane_and_time_scenarios_record_the_first_frame_and_the_3d_floor(qtbot)
             assert step["first_new_frame_ms"] > 0  # the picture changed after the move
             assert 0.5 < step["first_frame_coverage"] <= 1.0  # the first frame showed data
             assert step["floor_chunks"] > 0 and step["floor_ratio"] > 0  # the finest bricks
+
+
+@pytest.mark.usefixtures("make_napari_viewer")
+def test_bench_quick_roi_jumps_choose_rois_from_the_navigator(tmp_path, qtbot):
+    out_json, out_md = tmp_path / "bench.json", tmp_path / "bench.md"
+    args = ["bench", "--quick", "roi-jump", "--json", str(out_json), "--markdown", str(out_md)]
+    assert main(args) == 0
+    modes = json.loads(out_json.read_text())["scenarios"]["roi-jump"]["modes"]
+    for r in modes.values():
+        assert r["roi_steps"] and len(r["steps"]) == 4 and r["timeouts"] == 0
+        assert r["chunks_read"] > 0  # each field of view is new to napari's layers
+    assert modes["progressive"]["tiles_fetched"] > 0
+    assert "ROI jumps to full resolution: napari-sync: first" in out_md.read_text()

@@ -78,7 +78,7 @@ def markdown(results: dict[str, Any]) -> str:
         if drags:
             cells = "; ".join(
                 f"{m}: {d['moves']} moves took {d['move_s']:.1f} s, "
-                f"{d['frames_while_moving']} frames drawn"
+                f"{d['frames_while_moving']} frames drawn{_blank(d)}"
                 for m, d in drags.items()
             )
             lines += ["", f"While dragging: {cells}."]
@@ -180,6 +180,12 @@ def _roi_jumps(modes: dict[str, Any]) -> list[str]:
             f"({_f(statistics.median(reads) if reads else None)} chunks read)"
         )
     return ["", f"ROI jumps to full resolution: {'; '.join(cells)}."]
+
+
+def _blank(drag: dict[str, Any]) -> str:
+    """How many frames drawn while moving showed nothing (when frames were read back)."""
+    blank = drag.get("blank_frames_while_moving")
+    return "" if blank is None else f", {blank} of them blank"
 
 
 def _level(record: dict[str, Any]) -> str:

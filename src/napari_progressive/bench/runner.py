@@ -57,6 +57,8 @@ class _Frames:
         self.grabbed: np.ndarray | None = None
         self.first_pixels: np.ndarray | None = None
         self.changed_at: float | None = None
+        #: Frames read back that showed nothing (no pixel lit).
+        self.blank = 0
         # vispy calls the draw event's callbacks in list order and ``connect``
         # inserts first by default: place one before the scene and one after it
         scene_canvas.events.draw.connect(self._on_start, position="first")
@@ -89,6 +91,8 @@ class _Frames:
         from vispy.gloo import read_pixels
 
         pixels = read_pixels(alpha=False)
+        if self.read_back and not _lit(pixels).any():
+            self.blank += 1
         if self._grab:
             self._grab, self.grabbed = False, pixels
         if not self._watching:
@@ -351,6 +355,7 @@ def _continuous(run: _Run, path: list[Step]) -> dict[str, Any]:
     moving, and time to full resolution after the last move.
     """
     reads0, drawn0, ledger0 = run.reads, run.frames.count, _ledger(run)
+    blank0 = run.frames.blank
     run.beat.reset()
     t0 = time.perf_counter()
     first = None
@@ -362,6 +367,7 @@ def _continuous(run: _Run, path: list[Step]) -> dict[str, Any]:
             first = run.frames.last
     moved = time.perf_counter()
     frames_moving = run.frames.count - drawn0
+    blank_moving = run.frames.blank - blank0
     full = _settle(run, since=moved, timeout=120)
     out = {
         **_record(run, reads0, drawn0, t0, first, moved, full),
@@ -369,6 +375,8 @@ def _continuous(run: _Run, path: list[Step]) -> dict[str, Any]:
         "move_s": moved - t0,
         "frames_while_moving": frames_moving,
     }
+    if run.frames.read_back:
+        out["blank_frames_while_moving"] = blank_moving
     return {**out, **_progressive_step(run, ledger0, None)}
 
 

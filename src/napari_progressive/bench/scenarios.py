@@ -187,6 +187,13 @@ def _stack_path(source: MultiscaleSource, quick: bool) -> list[Step]:
     ]
 
 
+def _scrub_path(source: MultiscaleSource, quick: bool) -> list[Step]:
+    """Scrub the z slider one plane per move through the stack, at half resolution."""
+    depth, side = source.levels[0].shape[:2]
+    planes = range(2, min(depth, 32 if quick else 62))
+    return [Step((side / 2, side / 2), 0.5, dims_step=(z, 0, 0)) for z in planes]
+
+
 def _z_scroll_path(source: MultiscaleSource, quick: bool) -> list[Step]:
     depth, side = source.levels[0].shape[0], source.levels[0].shape[1]
     steps = 3 if quick else 10
@@ -350,6 +357,17 @@ SCENARIOS: dict[str, Scenario] = {
             _stack_path,
             {"contrast_limits": (0, 4095)},
             latency=SLOW_STORAGE,
+        ),
+        Scenario(
+            "zarr-z-scrub",
+            "scrub the z slider of the zarr z-stack (one plane per chunk) at 30 planes a "
+            "second, every frame read back: how many frames show nothing, 20 ms per chunk",
+            _zarr_stack,
+            _scrub_path,
+            {"contrast_limits": (0, 4095)},
+            latency=SLOW_STORAGE,
+            continuous=True,
+            read_frames=True,
         ),
         Scenario(
             "multi-layer",
